@@ -1,0 +1,17 @@
+# Third-party packages, all from Debian (see docs/dependencies.md).
+include(GNUInstallDirs)
+find_package(Threads REQUIRED)
+
+find_package(xsimd 8 QUIET)
+if(NOT xsimd_FOUND)
+  message(FATAL_ERROR "clipcaer needs xsimd >= 8 (Debian: apt-get install libxsimd-dev)")
+endif()
+# Debian's xsimd 8 exports a link to an `xtl` target that no package provides;
+# xtl is only needed for xtl::xcomplex support, which clipcaer does not use.
+if(NOT TARGET xtl)
+  add_library(xtl INTERFACE IMPORTED)
+endif()
+find_package(nlohmann_json 3.9 QUIET)
+if(NOT nlohmann_json_FOUND)
+  message(FATAL_ERROR "clipcaer needs nlohmann_json >= 3.9 (Debian: apt-get install nlohmann-json3-dev)")
+endif()

@@ -1,0 +1,22 @@
+# clipcaer::runtime — the kernel tables, one translation unit per instruction
+# set, each compiled with its own flags and picked at run time. Everything we
+# ship (CLI, Python module, C library, tests) links it, so one binary runs on
+# AVX2 and AVX-512 CPUs.
+set(_rt_dir ${CMAKE_CURRENT_LIST_DIR}/../src)
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
+  set(_rt_sources ${_rt_dir}/kernels_baseline.cpp ${_rt_dir}/kernels_avx2.cpp ${_rt_dir}/kernels_avx512.cpp)
+  set_source_files_properties(${_rt_dir}/kernels_avx2.cpp PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
+  # No -mavx512vl: 128/256-bit code in this TU then stays VEX-encoded (runs on AVX2 CPUs).
+  # GCC 12 warns inside its own avx512fintrin.h (_mm512_undefined_epi32 self-init).
+  set_source_files_properties(${_rt_dir}/kernels_avx512.cpp PROPERTIES
+    COMPILE_OPTIONS "-mavx512f;-mavx512bw;-mavx512dq;-mavx2;-mfma;-mf16c;-Wno-maybe-uninitialized")
+else()
+  set(_rt_sources ${_rt_dir}/kernels_baseline.cpp ${_rt_dir}/kernels_none.cpp)
+endif()
+
+add_library(clipcaer_runtime STATIC ${_rt_sources})
+add_library(clipcaer::runtime ALIAS clipcaer_runtime)
+set_target_properties(clipcaer_runtime PROPERTIES POSITION_INDEPENDENT_CODE ON OUTPUT_NAME clipcaer_runtime)
+target_link_libraries(clipcaer_runtime PUBLIC clipcaer)
+target_compile_definitions(clipcaer_runtime PUBLIC CLIPCAER_MULTIARCH)
+clipcaer_warnings(clipcaer_runtime)

@@ -1,0 +1,197 @@
+// Element-wise kernels: LayerNorm, softmax, activations, vector helpers.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+
+#include "clipcaer/kernels/impl/namespace.hpp"
+#include "clipcaer/kernels/kernel_table.hpp"
+
+namespace clipcaer::kernels {
+inline namespace CLIPCAER_KERNEL_NS {
+
+template <class Arch>
+struct Elementwise {
+  using B = xsimd::batch<float, Arch>;
+  static constexpr std::size_t W = B::size;
+
+  // xsimd 8 has no max / min reducers.
+  static float hmax(B v) {
+    alignas(64) float t[W];
+    v.store_aligned(t);
+    float m = t[0];
+    for (std::size_t i = 1; i < W; ++i) m = std::max(m, t[i]);
+    return m;
+  }
+  static float hmin(B v) {
+    alignas(64) float t[W];
+    v.store_aligned(t);
+    float m = t[0];
+    for (std::size_t i = 1; i < W; ++i) m = std::min(m, t[i]);
+    return m;
+  }
+
+  static float sum(const float* x, std::size_t n) {
+    B acc0(0.0f), acc1(0.0f);
+    std::size_t i = 0;
+    for (; i + 2 * W <= n; i += 2 * W) {
+      acc0 += B::load_unaligned(x + i);
+      acc1 += B::load_unaligned(x + i + W);
+    }
+    for (; i + W <= n; i += W) acc0 += B::load_unaligned(x + i);
+    float s = xsimd::hadd(acc0 + acc1);
+    for (; i < n; ++i) s += x[i];
+    return s;
+  }
+
+  static void layer_norm(const float* x, std::size_t ldx, float* y, std::size_t ldy, std::size_t rows,
+                         std::size_t dim, const float* gamma, const float* beta, float eps) {
+    for (std::size_t r = 0; r < rows; ++r) {
+      const float* xr = x + r * ldx;
+      float* yr = y + r * ldy;
+      const float mean = sum(xr, dim) / static_cast<float>(dim);
+      const B vmean(mean);
+      B acc(0.0f);
+      std::size_t i = 0;
+      for (; i + W <= dim; i += W) {
+        B d = B::load_unaligned(xr + i) - vmean;
+        acc = xsimd::fma(d, d, acc);
+      }
+      float var = xsimd::hadd(acc);
+      for (; i < dim; ++i) var += (xr[i] - mean) * (xr[i] - mean);
+      var /= static_cast<float>(dim);
+      const float inv = 1.0f / std::sqrt(var + eps);
+      const B vinv(inv);
+      i = 0;
+      for (; i + W <= dim; i += W) {
+        B d = (B::load_unaligned(xr + i) - vmean) * vinv;
+        xsimd::fma(d, B::load_unaligned(gamma + i), B::load_unaligned(beta + i)).store_unaligned(yr + i);
+      }
+      for (; i < dim; ++i) yr[i] = (xr[i] - mean) * inv * gamma[i] + beta[i];
+    }
+  }
+
+  static B quick_gelu(B x) { return x / (B(1.0f) + xsimd::exp(x * B(-1.702f))); }
+  static float quick_gelu(float x) { return x / (1.0f + std::exp(-1.702f * x)); }
+  static B gelu_tanh(B x) {
+    const B k(0.7978845608028654f);  // sqrt(2 / pi)
+    B inner = k * xsimd::fma(B(0.044715f) * x, x * x, x);
+    return B(0.5f) * x * (B(1.0f) + xsimd::tanh(inner));
+  }
+  static float gelu_tanh(float x) {
+    return 0.5f * x * (1.0f + std::tanh(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+  }
+  static B apply(B x, Activation act) {
+    switch (act) {
+      case Activation::quick_gelu: return quick_gelu(x);
+      case Activation::gelu_tanh: return gelu_tanh(x);
+      case Activation::none: break;
+    }
+    return x;
+  }
+  static float apply(float x, Activation act) {
+    switch (act) {
+      case Activation::quick_gelu: return quick_gelu(x);
+      case Activation::gelu_tanh: return gelu_tanh(x);
+      case Activation::none: break;
+    }
+    return x;
+  }
+
+  static void activate(float* x, std::size_t n, Activation act) {
+    if (act == Activation::none) return;
+    std::size_t i = 0;
+    for (; i + W <= n; i += W) apply(B::load_unaligned(x + i), act).store_unaligned(x + i);
+    for (; i < n; ++i) x[i] = apply(x[i], act);
+  }
+
+  static void softmax(float* x, std::size_t n) {
+    if (n == 0) return;
+    float mx = x[0];
+    std::size_t i = 0;
+    if (n >= W) {
+      B vmax = B::load_unaligned(x);
+      for (i = W; i + W <= n; i += W) vmax = xsimd::max(vmax, B::load_unaligned(x + i));
+      mx = hmax(vmax);
+    }
+    for (; i < n; ++i) mx = std::max(mx, x[i]);
+    const B vm(mx);
+    B acc(0.0f);
+    i = 0;
+    for (; i + W <= n; i += W) {
+      B e = xsimd::exp(B::load_unaligned(x + i) - vm);
+      e.store_unaligned(x + i);
+      acc += e;
+    }
+    float total = xsimd::hadd(acc);
+    for (; i < n; ++i) {
+      x[i] = std::exp(x[i] - mx);
+      total += x[i];
+    }
+    scale(x, 1.0f / total, n);
+  }
+
+  static void add(float* y, const float* x, std::size_t n) {
+    std::size_t i = 0;
+    for (; i + W <= n; i += W) (B::load_unaligned(y + i) + B::load_unaligned(x + i)).store_unaligned(y + i);
+    for (; i < n; ++i) y[i] += x[i];
+  }
+
+  static void scale(float* x, float s, std::size_t n) {
+    const B vs(s);
+    std::size_t i = 0;
+    for (; i + W <= n; i += W) (B::load_unaligned(x + i) * vs).store_unaligned(x + i);
+    for (; i < n; ++i) x[i] *= s;
+  }
+
+  static float dot(const float* a, const float* b, std::size_t n) {
+    B acc0(0.0f), acc1(0.0f);
+    std::size_t i = 0;
+    for (; i + 2 * W <= n; i += 2 * W) {
+      acc0 = xsimd::fma(B::load_unaligned(a + i), B::load_unaligned(b + i), acc0);
+      acc1 = xsimd::fma(B::load_unaligned(a + i + W), B::load_unaligned(b + i + W), acc1);
+    }
+    for (; i + W <= n; i += W) acc0 = xsimd::fma(B::load_unaligned(a + i), B::load_unaligned(b + i), acc0);
+    float s = xsimd::hadd(acc0 + acc1);
+    for (; i < n; ++i) s += a[i] * b[i];
+    return s;
+  }
+
+  static bool all_finite(const float* x, std::size_t n) {
+    // x - x is 0 for finite x and NaN for inf / NaN; NaN poisons the sum.
+    B acc(0.0f);
+    std::size_t i = 0;
+    for (; i + W <= n; i += W) {
+      B v = B::load_unaligned(x + i);
+      acc += v - v;
+    }
+    float s = xsimd::hadd(acc);
+    for (; i < n; ++i) s += x[i] - x[i];
+    return s == 0.0f;
+  }
+
+  static void min_max(const float* x, std::size_t n, float* lo, float* hi) {
+    float mn = x[0], mx = x[0];
+    std::size_t i = 0;
+    if (n >= W) {
+      B vmin = B::load_unaligned(x), vmax = vmin;
+      for (i = W; i + W <= n; i += W) {
+        B v = B::load_unaligned(x + i);
+        vmin = xsimd::min(vmin, v);
+        vmax = xsimd::max(vmax, v);
+      }
+      mn = hmin(vmin);
+      mx = hmax(vmax);
+    }
+    for (; i < n; ++i) {
+      mn = std::min(mn, x[i]);
+      mx = std::max(mx, x[i]);
+    }
+    *lo = mn;
+    *hi = mx;
+  }
+};
+
+}  // namespace CLIPCAER_KERNEL_NS
+}  // namespace clipcaer::kernels

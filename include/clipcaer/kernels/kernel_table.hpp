@@ -1,0 +1,105 @@
+// The contract between model code and CPU kernels: a table of function
+// pointers, one table per instruction set. Model code (nn/, models/) only
+// calls through a table; kernels/impl/ holds the templates that fill one.
+// Tables are picked at run time (dispatch.hpp), so one binary runs on AVX2
+// and AVX-512 machines alike.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "clipcaer/core/aligned_buffer.hpp"
+
+namespace clipcaer::kernels {
+
+enum class Activation : int { none = 0, quick_gelu = 1, gelu_tanh = 2 };
+
+// Storage type of packed weights. Activations are always float.
+enum class WeightType : int { f32 = 0, bf16 = 1, i8 = 2 };
+
+inline const char* weight_type_name(WeightType t) noexcept {
+  switch (t) {
+    case WeightType::f32: return "float32";
+    case WeightType::bf16: return "bfloat16";
+    case WeightType::i8: return "int8";
+  }
+  return "?";
+}
+
+struct KernelTable;
+
+// A Linear layer's weight W (n x k, PyTorch layout, y = x W^T + b) repacked
+// once, at load, into the layout of the table that packed it.
+struct PackedMatrix {
+  std::size_t n = 0;
+  std::size_t k = 0;
+  WeightType type = WeightType::f32;
+  AlignedBuffer<unsigned char> data;  // layout private to `packer`
+  AlignedBuffer<float> scales;        // per output channel (int8 only)
+  const KernelTable* packer = nullptr;
+};
+
+// C[m x n] = act(A[m x k] * W^T + bias) + residual, row-major with leading dims.
+// residual may equal c (in-place residual add); a must not overlap c.
+struct GemmArgs {
+  const float* a = nullptr;
+  std::size_t lda = 0;
+  const PackedMatrix* b = nullptr;
+  const float* bias = nullptr;  // b->n floats or null
+  Activation act = Activation::none;
+  const float* residual = nullptr;  // null or m x n with leading dim ldr
+  std::size_t ldr = 0;
+  float* c = nullptr;
+  std::size_t ldc = 0;
+  std::size_t m = 0;
+};
+
+// One attention head over one sequence: out_i = sum_j softmax_j(scale q_i.k_j) v_j,
+// j <= i when causal. Rows of q, k, v, out are head_dim floats at the given strides.
+struct AttentionArgs {
+  const float* q = nullptr;
+  const float* k = nullptr;
+  const float* v = nullptr;
+  std::size_t ld_qkv = 0;  // stride between consecutive tokens in q, k and v
+  float* out = nullptr;
+  std::size_t ld_out = 0;
+  std::size_t seq_len = 0;
+  std::size_t head_dim = 0;
+  float scale = 1.0f;
+  bool causal = false;
+  float* scratch = nullptr;  // at least attention_scratch_floats(seq_len, head_dim) floats
+};
+
+struct KernelTable {
+  const char* name;  // "avx512", "avx2", "sse2", ... as in CLIPCAER_ISA
+
+  // --- GEMM ---------------------------------------------------------------
+  // Packs w (n x k row-major). Throws clipcaer::Error if `type` is unsupported.
+  void (*pack_weights)(const float* w, std::size_t n, std::size_t k, WeightType type, PackedMatrix& out);
+  // Computes the block rows [m0, m1) x columns [n0, n1) of GemmArgs. Callers
+  // split work on multiples of gemm_n_step columns; results are bitwise
+  // independent of the split (the K loop order never changes).
+  void (*gemm)(const GemmArgs& args, std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1);
+  std::size_t gemm_m_step;  // preferred row block for threading
+  std::size_t gemm_n_step;  // column split granularity
+
+  // --- attention -------------------------------------------------------------
+  void (*attention)(const AttentionArgs& args);
+  std::size_t (*attention_scratch_floats)(std::size_t seq_len, std::size_t head_dim);
+
+  // --- element-wise, one call per row range ------------------------------------
+  // y[r] = (x[r] - mean) / sqrt(var + eps) * gamma + beta, biased variance. y may equal x.
+  void (*layer_norm)(const float* x, std::size_t ldx, float* y, std::size_t ldy, std::size_t rows, std::size_t dim,
+                     const float* gamma, const float* beta, float eps);
+  void (*softmax)(float* x, std::size_t n);                  // in place, max-subtracted
+  void (*activate)(float* x, std::size_t n, Activation act);  // in place
+  void (*add)(float* y, const float* x, std::size_t n);      // y += x
+  void (*scale)(float* x, float s, std::size_t n);           // x *= s
+  float (*dot)(const float* a, const float* b, std::size_t n);
+  // Any non-finite value in x? (input validation)
+  bool (*all_finite)(const float* x, std::size_t n);
+  // min and max over x (input validation); n > 0
+  void (*min_max)(const float* x, std::size_t n, float* lo, float* hi);
+};
+
+}  // namespace clipcaer::kernels

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages clipcaer builds with. `--test` adds what the
+# test suite uses (PyTorch, Pillow and OpenCV as references, never at run time).
+set -euo pipefail
+pkgs=(build-essential cmake ninja-build pkg-config
+      libxsimd-dev nlohmann-json3-dev libstb-dev zlib1g-dev libeigen3-dev
+      pybind11-dev python3-dev python3-numpy
+      doctest-dev libbenchmark-dev)
+if [[ "${1:-}" == "--test" ]]; then
+  pkgs+=(python3-pytest python3-torch python3-pil python3-opencv)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

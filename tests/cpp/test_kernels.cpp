@@ -1,0 +1,199 @@
+// Every kernel of every kernel table this CPU can run, against the
+// double-precision references in reference_ops.hpp.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "clipcaer/core/thread_pool.hpp"
+#include "clipcaer/kernels/dispatch.hpp"
+#include "clipcaer/ops/attention.hpp"
+#include "clipcaer/ops/linear.hpp"
+#include "reference_ops.hpp"
+#include "test_util.hpp"
+
+using namespace clipcaer;
+using kernels::Activation;
+
+namespace {
+double max_rel_err(const std::vector<float>& got, const std::vector<double>& want) {
+  double worst = 0;
+  for (std::size_t i = 0; i < got.size(); ++i)
+    worst = std::max(worst, std::abs(got[i] - want[i]) / (1.0 + std::abs(want[i])));
+  return worst;
+}
+}  // namespace
+
+TEST_CASE("kernel tables: at least the baseline is usable, names are unique") {
+  auto tables = kernels::usable_tables();
+  REQUIRE(!tables.empty());
+  for (std::size_t i = 0; i < tables.size(); ++i)
+    for (std::size_t j = i + 1; j < tables.size(); ++j) CHECK(std::string(tables[i]->name) != tables[j]->name);
+  CHECK(kernels::find_table("no-such-isa") == nullptr);
+  MESSAGE("best kernel table: " << kernels::best_table().name);
+}
+
+TEST_CASE("gemm matches the reference for odd shapes, every activation, bias and residual") {
+  ThreadPool pool(2);
+  for (const kernels::KernelTable* t : kernels::usable_tables()) {
+    CAPTURE(t->name);
+    ops::Context ctx{*t, pool};
+    struct Case { std::size_t m, n, k; };
+    for (Case c : {Case{1, 1, 1}, Case{5, 17, 3}, Case{13, 33, 64}, Case{97, 70, 50}, Case{200, 130, 96}}) {
+      for (Activation act : {Activation::none, Activation::quick_gelu, Activation::gelu_tanh}) {
+        for (bool use_bias : {false, true})
+          for (bool use_residual : {false, true}) {
+            CAPTURE(c.m);
+            CAPTURE(c.n);
+            CAPTURE(c.k);
+            CAPTURE(static_cast<int>(act));
+            auto x = test::random_floats(c.m * c.k, 1);
+            auto w = test::random_floats(c.n * c.k, 2);
+            auto bias = test::random_floats(c.n, 3);
+            auto res = test::random_floats(c.m * c.n, 4);
+            kernels::PackedMatrix pw;
+            t->pack_weights(w.data(), c.n, c.k, kernels::WeightType::f32, pw);
+            pw.packer = t;
+            std::vector<float> y = use_residual ? res : std::vector<float>(c.m * c.n, 0.0f);
+            // In-place residual: y starts as the residual and is also the output.
+            ops::linear(ctx, x.data(), c.m, c.k, pw, use_bias ? bias.data() : nullptr, act,
+                        {y.data(), c.n, use_residual ? y.data() : nullptr, c.n});
+            auto want = test::ref_linear(x, w, use_bias ? bias.data() : nullptr, c.m, c.n, c.k, act,
+                                         use_residual ? &res : nullptr);
+            CHECK(max_rel_err(y, want) < 2e-5);
+          }
+      }
+    }
+  }
+}
+
+TEST_CASE("gemm results do not depend on the thread count") {
+  for (const kernels::KernelTable* t : kernels::usable_tables()) {
+    CAPTURE(t->name);
+    const std::size_t m = 301, n = 200, k = 77;
+    auto x = test::random_floats(m * k, 5);
+    auto w = test::random_floats(n * k, 6);
+    kernels::PackedMatrix pw;
+    t->pack_weights(w.data(), n, k, kernels::WeightType::f32, pw);
+    pw.packer = t;
+    std::vector<float> y1(m * n), y3(m * n);
+    ThreadPool p1(1), p3(3);
+    ops::linear({*t, p1}, x.data(), m, k, pw, nullptr, Activation::quick_gelu, {y1.data(), n});
+    ops::linear({*t, p3}, x.data(), m, k, pw, nullptr, Activation::quick_gelu, {y3.data(), n});
+    CHECK(y1 == y3);
+  }
+}
+
+TEST_CASE("pack_weights rejects weight types it cannot pack") {
+  for (const kernels::KernelTable* t : kernels::usable_tables()) {
+    std::vector<float> w(4, 1.0f);
+    kernels::PackedMatrix pw;
+    CHECK_THROWS_AS(t->pack_weights(w.data(), 2, 2, static_cast<kernels::WeightType>(99), pw), Error);
+  }
+}
+
+TEST_CASE("linear refuses weights packed by another kernel table") {
+  auto tables = kernels::usable_tables();
+  ThreadPool pool(1);
+  std::vector<float> w(4, 1.0f), x(2, 1.0f), y(2);
+  kernels::PackedMatrix pw;
+  tables[0]->pack_weights(w.data(), 2, 2, kernels::WeightType::f32, pw);
+  pw.packer = nullptr;
+  CHECK_THROWS_AS(ops::linear({*tables[0], pool}, x.data(), 1, 2, pw, nullptr, Activation::none, {y.data(), 2}),
+                  Error);
+}
+
+TEST_CASE("layer_norm, softmax, activations, vector helpers") {
+  for (const kernels::KernelTable* t : kernels::usable_tables()) {
+    CAPTURE(t->name);
+    for (std::size_t dim : {1u, 7u, 64u, 77u, 768u}) {
+      CAPTURE(dim);
+      const std::size_t rows = 5;
+      auto x = test::random_floats(rows * dim, 7, -3.0f, 5.0f);
+      auto g = test::random_floats(dim, 8);
+      auto b = test::random_floats(dim, 9);
+      std::vector<float> y(rows * dim);
+      t->layer_norm(x.data(), dim, y.data(), dim, rows, dim, g.data(), b.data(), 1e-5f);
+      CHECK(max_rel_err(y, test::ref_layer_norm(x, rows, dim, g, b, 1e-5)) < 1e-5);
+      // in place
+      std::vector<float> z = x;
+      t->layer_norm(z.data(), dim, z.data(), dim, rows, dim, g.data(), b.data(), 1e-5f);
+      CHECK(z == y);
+
+      std::vector<float> s(x.begin(), x.begin() + dim);
+      t->softmax(s.data(), dim);
+      double mx = -1e300, total = 0;
+      for (std::size_t i = 0; i < dim; ++i) mx = std::max(mx, static_cast<double>(x[i]));
+      for (std::size_t i = 0; i < dim; ++i) total += std::exp(x[i] - mx);
+      for (std::size_t i = 0; i < dim; ++i) CHECK(s[i] == doctest::Approx(std::exp(x[i] - mx) / total).epsilon(1e-5));
+
+      for (Activation act : {Activation::none, Activation::quick_gelu, Activation::gelu_tanh}) {
+        std::vector<float> a(x.begin(), x.begin() + dim);
+        t->activate(a.data(), dim, act);
+        for (std::size_t i = 0; i < dim; ++i)
+          CHECK(a[i] == doctest::Approx(test::ref_activation(x[i], act)).epsilon(1e-5).scale(1.0));
+      }
+      std::vector<float> sum(x.begin(), x.begin() + dim), other(x.begin() + dim, x.begin() + 2 * dim);
+      t->add(sum.data(), other.data(), dim);
+      double dot = 0;
+      for (std::size_t i = 0; i < dim; ++i) {
+        CHECK(sum[i] == x[i] + x[dim + i]);
+        dot += static_cast<double>(x[i]) * x[dim + i];
+      }
+      CHECK(t->dot(x.data(), x.data() + dim, dim) == doctest::Approx(dot).epsilon(1e-5).scale(1.0));
+      std::vector<float> sc(x.begin(), x.begin() + dim);
+      t->scale(sc.data(), 0.5f, dim);
+      for (std::size_t i = 0; i < dim; ++i) CHECK(sc[i] == x[i] * 0.5f);
+      float lo = 0, hi = 0;
+      t->min_max(x.data(), dim, &lo, &hi);
+      CHECK(lo == *std::min_element(x.begin(), x.begin() + dim));
+      CHECK(hi == *std::max_element(x.begin(), x.begin() + dim));
+      CHECK(t->all_finite(x.data(), x.size()));
+      for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                        -std::numeric_limits<float>::infinity()}) {
+        std::vector<float> v = x;
+        v[v.size() - 1] = bad;
+        CHECK_FALSE(t->all_finite(v.data(), v.size()));
+        v = x;
+        v[0] = bad;
+        CHECK_FALSE(t->all_finite(v.data(), v.size()));
+      }
+    }
+  }
+}
+
+TEST_CASE("attention matches the reference, causal and not") {
+  ThreadPool pool(2);
+  for (const kernels::KernelTable* t : kernels::usable_tables()) {
+    CAPTURE(t->name);
+    ops::Context ctx{*t, pool};
+    for (bool causal : {false, true})
+      for (std::size_t seq : {1u, 17u, 50u})
+        for (std::size_t d : {8u, 64u, 20u}) {
+          const std::size_t heads = 3, batch = 2, inner = heads * d;
+          auto qkv = test::random_floats(batch * seq * 3 * inner, 10, -2.0f, 2.0f);
+          std::vector<float> out(batch * seq * inner);
+          AlignedBuffer<float> scratch;
+          const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+          ops::self_attention(ctx, qkv.data(), out.data(), {batch, seq, heads, d, scale, causal}, scratch);
+          for (std::size_t b = 0; b < batch; ++b)
+            for (std::size_t h = 0; h < heads; ++h) {
+              std::vector<float> q(seq * d), k(seq * d), v(seq * d);
+              for (std::size_t i = 0; i < seq; ++i)
+                for (std::size_t c = 0; c < d; ++c) {
+                  const float* row = qkv.data() + (b * seq + i) * 3 * inner + h * d + c;
+                  q[i * d + c] = row[0];
+                  k[i * d + c] = row[inner];
+                  v[i * d + c] = row[2 * inner];
+                }
+              auto want = test::ref_attention(q, k, v, seq, d, scale, causal);
+              std::vector<float> got(seq * d);
+              for (std::size_t i = 0; i < seq; ++i)
+                for (std::size_t c = 0; c < d; ++c) got[i * d + c] = out[(b * seq + i) * inner + h * d + c];
+              CHECK(max_rel_err(got, want) < 1e-5);
+            }
+        }
+  }
+}

@@ -1,0 +1,129 @@
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <string>
+
+#include "clipcaer/io/safetensors.hpp"
+#include "test_util.hpp"
+
+using namespace clipcaer;
+using clipcaer::test::SafetensorsBuilder;
+using clipcaer::test::TempFile;
+
+namespace {
+std::string error_of(const std::string& path) {
+  try {
+    io::SafetensorsFile f(path);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+}  // namespace
+
+TEST_CASE("safetensors: reads tensors and metadata") {
+  TempFile f("ok.safetensors");
+  std::vector<float> a = {1, 2, 3, 4, 5, 6};
+  std::uint16_t b[2] = {0x3f80, 0xc000};  // bf16 1.0, -2.0
+  SafetensorsBuilder().add_f32("a", {2, 3}, a).add("b", "BF16", {2}, b, 4).meta("format", "clipcaer").write(f.path);
+  io::SafetensorsFile st(f.path);
+  CHECK(st.has("a"));
+  CHECK_FALSE(st.has("c"));
+  const auto& ta = st.tensor("a");
+  CHECK(ta.dtype == DType::f32);
+  CHECK(ta.shape == Shape{2, 3});
+  float back[6];
+  std::memcpy(back, ta.data, sizeof back);
+  CHECK(back[5] == 6.0f);
+  CHECK(st.tensor("b").dtype == DType::bf16);
+  CHECK(st.metadata("format") == "clipcaer");
+  CHECK_THROWS_WITH_AS(st.tensor("c"), doctest::Contains("has no tensor 'c'"), Error);
+  CHECK_THROWS_WITH_AS(st.metadata("nope"), doctest::Contains("no metadata key 'nope'"), Error);
+  st.release(ta);  // harmless on a small tensor
+}
+
+TEST_CASE("safetensors: missing file") {
+  try {
+    io::SafetensorsFile st("/nonexistent/model.safetensors");
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::file_not_found);
+    CHECK(contains(e.what(), "/nonexistent/model.safetensors"));
+  }
+}
+
+TEST_CASE("safetensors: malformed files give named errors") {
+  TempFile f("bad.safetensors");
+  std::vector<float> a = {1, 2, 3, 4};
+  SUBCASE("too short") {
+    test::write_bytes(f.path, "abc");
+    CHECK(contains(error_of(f.path), "not a safetensors file"));
+  }
+  SUBCASE("not safetensors at all") {
+    test::write_bytes(f.path, "PK\x03\x04 this is a zip file, not safetensors........");
+    CHECK(contains(error_of(f.path), "not a safetensors file"));
+  }
+  SUBCASE("header JSON broken") {
+    std::string bytes = SafetensorsBuilder().add_f32("a", {4}, a).bytes();
+    bytes[12] = '#';
+    test::write_bytes(f.path, bytes);
+    CHECK(contains(error_of(f.path), "malformed JSON header"));
+  }
+  SUBCASE("truncated data") {
+    std::string bytes = SafetensorsBuilder().add_f32("a", {4}, a).bytes();
+    test::write_bytes(f.path, bytes.substr(0, bytes.size() - 3));
+    std::string e = error_of(f.path);
+    CHECK(contains(e, "truncated"));
+    CHECK(contains(e, "'a'"));
+  }
+  SUBCASE("shape does not match byte count") {
+    SafetensorsBuilder b;
+    b.add_f32("a", {4}, a);
+    b.header()["a"]["shape"] = {5};
+    b.write(f.path);
+    CHECK(contains(error_of(f.path), "tensor 'a' holds 16 bytes"));
+  }
+  SUBCASE("unknown dtype") {
+    SafetensorsBuilder b;
+    b.add_f32("a", {4}, a);
+    b.header()["a"]["dtype"] = "F64X";
+    b.write(f.path);
+    CHECK(contains(error_of(f.path), "unsupported dtype 'F64X'"));
+  }
+  SUBCASE("overlapping tensors") {
+    SafetensorsBuilder b;
+    b.add_f32("a", {4}, a).add_f32("b", {4}, a);
+    b.header()["b"]["data_offsets"] = {8, 24};
+    b.write(f.path);
+    CHECK(contains(error_of(f.path), "overlap"));
+  }
+  SUBCASE("gap after the last tensor") {
+    SafetensorsBuilder b;
+    b.add_f32("a", {4}, a).add_f32("b", {2}, {1.0f, 2.0f});
+    b.header()["b"]["shape"] = {1};
+    b.header()["b"]["data_offsets"] = {16, 20};
+    b.write(f.path);
+    CHECK(contains(error_of(f.path), "cover 20 bytes of a 24-byte data section"));
+  }
+  SUBCASE("huge header size") {
+    std::string bytes(16, '\0');
+    bytes[7] = 0x7f;
+    test::write_bytes(f.path, bytes);
+    CHECK(contains(error_of(f.path), "limit"));
+  }
+  SUBCASE("metadata not strings") {
+    SafetensorsBuilder b;
+    b.add_f32("a", {4}, a);
+    b.header()["__metadata__"] = {{"x", 3}};
+    b.write(f.path);
+    CHECK(contains(error_of(f.path), "metadata key 'x'"));
+  }
+  SUBCASE("negative shape") {
+    SafetensorsBuilder b;
+    b.add_f32("a", {4}, a);
+    b.header()["a"]["shape"] = {-4};
+    b.write(f.path);
+    CHECK(contains(error_of(f.path), "non-negative integer"));
+  }
+}

@@ -1,0 +1,79 @@
+// Helpers shared by the C++ tests: temp files, a tiny safetensors writer,
+// deterministic random numbers.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+namespace clipcaer::test {
+
+inline std::string temp_path(const std::string& stem) {
+  static int counter = 0;
+  return "/tmp/clipcaer_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" + stem;
+}
+
+struct TempFile {
+  std::string path;
+  explicit TempFile(const std::string& stem) : path(temp_path(stem)) {}
+  ~TempFile() { std::remove(path.c_str()); }
+};
+
+inline void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+inline std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Builds a safetensors file in memory: add tensors, then bytes().
+class SafetensorsBuilder {
+ public:
+  SafetensorsBuilder& add(const std::string& name, const std::string& dtype, std::vector<std::size_t> shape,
+                          const void* data, std::size_t nbytes) {
+    header_[name] = {{"dtype", dtype}, {"shape", shape}, {"data_offsets", {data_.size(), data_.size() + nbytes}}};
+    data_.append(static_cast<const char*>(data), nbytes);
+    return *this;
+  }
+  SafetensorsBuilder& add_f32(const std::string& name, std::vector<std::size_t> shape, const std::vector<float>& v) {
+    return add(name, "F32", std::move(shape), v.data(), v.size() * sizeof(float));
+  }
+  SafetensorsBuilder& meta(const std::string& key, const std::string& value) {
+    header_["__metadata__"][key] = value;
+    return *this;
+  }
+  nlohmann::json& header() { return header_; }
+  std::string bytes() const {
+    std::string h = header_.dump();
+    while ((8 + h.size()) % 8) h += ' ';
+    std::string out(8, '\0');
+    std::uint64_t n = h.size();
+    for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+    return out + h + data_;
+  }
+  void write(const std::string& path) const { write_bytes(path, bytes()); }
+
+ private:
+  nlohmann::json header_ = nlohmann::json::object();
+  std::string data_;
+};
+
+inline std::vector<float> random_floats(std::size_t n, std::uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+}  // namespace clipcaer::test
