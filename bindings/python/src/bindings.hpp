@@ -1,0 +1,12 @@
+// One register_*() per file, each adding one part of the API to the module.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace clipcaer::python {
+
+namespace py = pybind11;
+
+void register_errors(py::module_& m);
+
+}  // namespace clipcaer::python

@@ -1,0 +1,7 @@
+#include "bindings.hpp"
+
+PYBIND11_MODULE(_clipcaer, m) {
+  using namespace clipcaer::python;
+  m.doc() = "clipcaer: CLIP-CAER inference (C++ core)";
+  register_errors(m);
+}
