@@ -16,7 +16,8 @@ endif()
 
 add_library(clipcaer_runtime STATIC ${_rt_sources})
 add_library(clipcaer::runtime ALIAS clipcaer_runtime)
-set_target_properties(clipcaer_runtime PROPERTIES POSITION_INDEPENDENT_CODE ON OUTPUT_NAME clipcaer_runtime)
+set_target_properties(clipcaer_runtime PROPERTIES POSITION_INDEPENDENT_CODE ON OUTPUT_NAME clipcaer_runtime
+  CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
 target_link_libraries(clipcaer_runtime PUBLIC clipcaer)
 target_compile_definitions(clipcaer_runtime PUBLIC CLIPCAER_MULTIARCH)
 clipcaer_warnings(clipcaer_runtime)

@@ -1,0 +1,199 @@
+// clipcaer.Model: load once, classify clips (numpy in, numpy out, GIL released).
+#include <pybind11/stl.h>
+
+#include "bindings.hpp"
+#include "clipcaer/model.hpp"
+#include "numpy_util.hpp"
+
+namespace clipcaer::python {
+
+namespace {
+
+// Checks rank and matching shapes, then describes the arrays as a ClipBatch.
+ClipBatch as_batch(const FloatArray& faces, const FloatArray& frames, bool batched) {
+  const py::ssize_t rank = batched ? 5 : 4;
+  const char* layout = batched ? "(N, T, 3, S, S)" : "(T, 3, S, S)";
+  require(faces.ndim() == rank, ErrorCode::invalid_argument, "faces must have shape ", layout, ", got ",
+          shape_of(faces));
+  require(frames.ndim() == rank, ErrorCode::invalid_argument, "frames must have shape ", layout, ", got ",
+          shape_of(frames));
+  require(shape_of(faces) == shape_of(frames), ErrorCode::invalid_argument, "faces ", shape_of(faces), " and frames ",
+          shape_of(frames), " must have the same shape (one face crop per frame)");
+  const py::ssize_t o = batched ? 1 : 0;
+  ClipBatch b;
+  b.faces = faces.data();
+  b.frames = frames.data();
+  b.clips = batched ? static_cast<std::size_t>(faces.shape(0)) : 1;
+  b.frames_per_clip = static_cast<std::size_t>(faces.shape(o));
+  b.channels = static_cast<std::size_t>(faces.shape(o + 1));
+  b.height = static_cast<std::size_t>(faces.shape(o + 2));
+  b.width = static_cast<std::size_t>(faces.shape(o + 3));
+  return b;
+}
+
+struct PyPrediction {
+  py::array logits, probs;
+  std::size_t index;
+  std::string label;
+};
+
+struct PyBatchPrediction {
+  py::array logits, probs, indices;
+  std::vector<std::string> labels;
+};
+
+PyPrediction to_python(const Prediction& p) { return {to_numpy(p.logits), to_numpy(p.probs), p.index, p.label}; }
+
+}  // namespace
+
+void register_model(py::module_& m) {
+  py::class_<PyPrediction>(m, "Prediction", "One clip's result.")
+      .def_readonly("logits", &PyPrediction::logits, "(C,) float32: 100 x cosine(video, class text)")
+      .def_readonly("probs", &PyPrediction::probs, "(C,) float32: softmax of logits")
+      .def_readonly("index", &PyPrediction::index, "index of the most likely class")
+      .def_readonly("label", &PyPrediction::label, "name of the most likely class")
+      .def("__repr__", [](const PyPrediction& p) {
+        return "<clipcaer.Prediction label='" + p.label + "' index=" + std::to_string(p.index) + ">";
+      });
+
+  py::class_<PyBatchPrediction>(m, "BatchPrediction", "Results for N clips.")
+      .def_readonly("logits", &PyBatchPrediction::logits, "(N, C) float32")
+      .def_readonly("probs", &PyBatchPrediction::probs, "(N, C) float32")
+      .def_readonly("indices", &PyBatchPrediction::indices, "(N,) int64 argmax per clip")
+      .def_readonly("labels", &PyBatchPrediction::labels, "class name per clip");
+
+  py::class_<Model>(m, "Model", "A converted CLIP-CAER model (see weights/convert.py).")
+      .def(py::init([](const std::string& path, std::size_t threads, const std::string& isa) {
+             ModelOptions o;
+             o.threads = threads;
+             o.isa = isa;
+             py::gil_scoped_release release;
+             return std::make_unique<Model>(path, o);
+           }),
+           py::arg("path"), py::arg("threads") = 0, py::arg("isa") = "",
+           "Loads a .safetensors weights file. threads=0 uses one thread per core; isa forces a kernel set.")
+      .def_property_readonly("class_names", &Model::class_names)
+      .def_property_readonly("num_classes", &Model::num_classes)
+      .def_property_readonly("num_frames", &Model::num_frames, "T: the most frames per clip")
+      .def_property_readonly("image_size", &Model::image_size, "S: input images are S x S")
+      .def_property_readonly("embed_dim", &Model::embed_dim)
+      .def_property_readonly("kernel_set", &Model::kernel_set)
+      .def_property("threads", &Model::threads, &Model::set_threads)
+      .def_property_readonly("path", &Model::path)
+      .def_property_readonly("config", [](const Model& self) {
+        const ModelConfig& c = self.config();
+        py::dict d;
+        d["model_type"] = c.model_type;
+        d["vision"] = py::dict(py::arg("width") = c.vision.width, py::arg("layers") = c.vision.layers,
+                               py::arg("heads") = c.vision.heads, py::arg("patch_size") = c.vision.patch_size,
+                               py::arg("image_size") = c.vision.image_size);
+        d["text"] = py::dict(py::arg("width") = c.text.width, py::arg("layers") = c.text.layers,
+                             py::arg("heads") = c.text.heads, py::arg("context_length") = c.text.context_length,
+                             py::arg("vocab_size") = c.text.vocab_size);
+        d["embed_dim"] = c.embed_dim;
+        d["temporal"] = py::dict(py::arg("num_frames") = c.temporal.num_frames, py::arg("depth") = c.temporal.depth,
+                                 py::arg("heads") = c.temporal.heads, py::arg("dim_head") = c.temporal.dim_head,
+                                 py::arg("mlp_dim") = c.temporal.mlp_dim);
+        d["n_ctx"] = c.n_ctx;
+        d["class_specific_ctx"] = c.class_specific_ctx;
+        d["eot_positions"] = c.eot_positions;
+        d["logit_scale"] = c.logit_scale;
+        d["input_normalization"] = c.input_normalization;
+        py::list classes;
+        for (const auto& ci : c.classes)
+          classes.append(py::dict(py::arg("name") = ci.name, py::arg("descriptor") = ci.descriptor));
+        d["classes"] = classes;
+        return d;
+      })
+      .def_property_readonly("text_features",
+                             [](const Model& self) {
+                               const Tensor& t = self.text_features();
+                               Tensor copy(t.shape());
+                               std::copy(t.begin(), t.end(), copy.begin());
+                               return to_numpy(std::move(copy));
+                             },
+                             "(C, E) L2-normalised class text features")
+      .def(
+          "classify_clip",
+          [](const Model& self, const FloatArray& faces, const FloatArray& frames) {
+            ClipBatch b = as_batch(faces, frames, false);
+            Prediction p;
+            {
+              py::gil_scoped_release release;
+              p = self.classify_clips(b).front();
+            }
+            return to_python(p);
+          },
+          py::arg("faces"), py::arg("frames"),
+          "Classifies one clip: faces and frames are float32 (T, 3, S, S) RGB in [0, 1].")
+      .def(
+          "classify_clips",
+          [](const Model& self, const FloatArray& faces, const FloatArray& frames) {
+            ClipBatch b = as_batch(faces, frames, true);
+            std::vector<Prediction> ps;
+            {
+              py::gil_scoped_release release;
+              ps = self.classify_clips(b);
+            }
+            const auto N = static_cast<py::ssize_t>(ps.size()), C = static_cast<py::ssize_t>(self.num_classes());
+            py::array_t<float> logits({N, C}), probs({N, C});
+            py::array_t<std::int64_t> indices(N);
+            PyBatchPrediction out;
+            for (py::ssize_t i = 0; i < N; ++i) {
+              std::copy(ps[i].logits.begin(), ps[i].logits.end(), logits.mutable_data(i, 0));
+              std::copy(ps[i].probs.begin(), ps[i].probs.end(), probs.mutable_data(i, 0));
+              indices.mutable_at(i) = static_cast<std::int64_t>(ps[i].index);
+              out.labels.push_back(ps[i].label);
+            }
+            out.logits = logits;
+            out.probs = probs;
+            out.indices = indices;
+            return out;
+          },
+          py::arg("faces"), py::arg("frames"),
+          "Classifies N clips: faces and frames are float32 (N, T, 3, S, S); all frames share one image-tower pass.")
+      .def(
+          "features",
+          [](const Model& self, const FloatArray& faces, const FloatArray& frames) {
+            const bool batched = faces.ndim() == 5;
+            ClipBatch b = as_batch(faces, frames, batched);
+            ClipFeatures f;
+            {
+              py::gil_scoped_release release;
+              f = self.features(b);
+            }
+            auto squeeze = [&](Tensor&& t) {
+              std::vector<py::ssize_t> shape(t.shape().begin() + (batched ? 0 : 1), t.shape().end());
+              return to_numpy(std::move(t), shape);
+            };
+            py::dict d;
+            d["face_image"] = squeeze(std::move(f.face_image));
+            d["context_image"] = squeeze(std::move(f.context_image));
+            d["face_video"] = squeeze(std::move(f.face_video));
+            d["context_video"] = squeeze(std::move(f.context_video));
+            d["video"] = squeeze(std::move(f.video));
+            d["logits"] = squeeze(std::move(f.logits));
+            return d;
+          },
+          py::arg("faces"), py::arg("frames"),
+          "Every intermediate of the forward pass as a dict of float32 arrays: face_image, context_image (T, E), "
+          "face_video, context_video, video (E,), logits (C,); with a leading N for (N, T, 3, S, S) input.")
+      .def(
+          "encode_images",
+          [](const Model& self, const FloatArray& images) {
+            require(images.ndim() == 4, ErrorCode::invalid_argument, "images must have shape (N, 3, S, S), got ",
+                    shape_of(images));
+            Tensor in({static_cast<std::size_t>(images.shape(0)), static_cast<std::size_t>(images.shape(1)),
+                       static_cast<std::size_t>(images.shape(2)), static_cast<std::size_t>(images.shape(3))});
+            std::copy(images.data(), images.data() + images.size(), in.begin());
+            Tensor out;
+            {
+              py::gil_scoped_release release;
+              out = self.encode_images(in);
+            }
+            return to_numpy(std::move(out));
+          },
+          py::arg("images"), "Image-tower features (N, E) for float32 (N, 3, S, S) images in [0, 1].");
+}
+
+}  // namespace clipcaer::python

@@ -1,0 +1,106 @@
+/* clipcaer C API: CLIP-CAER academic emotion recognition from any language
+ * with a C FFI. See docs/api-c.md.
+ *
+ * Conventions
+ * - Every function that can fail returns a clipcaer_status; CLIPCAER_OK is 0.
+ *   On failure clipcaer_last_error() returns a message for the calling thread
+ *   (valid until that thread's next clipcaer call).
+ * - Results come back through out-pointers; no struct crosses the ABI by value.
+ * - No C++ exception ever crosses this boundary.
+ * - A clipcaer_model is immutable after loading: one model may be used by any
+ *   number of threads at once (except clipcaer_model_set_threads and
+ *   clipcaer_model_free, which need exclusive use). Each model owns its
+ *   worker threads; calls made concurrently on one model run side by side.
+ * - Handles are checked on every call: a freed or foreign pointer gives
+ *   CLIPCAER_ERR_INVALID_HANDLE instead of undefined behaviour.
+ * - Images are float32 RGB, planar (3 x S x S per image, channel-major),
+ *   values in [0, 1] (uint8 / 255, no mean/std normalisation).
+ */
+#ifndef CLIPCAER_H
+#define CLIPCAER_H
+
+#include <stddef.h>
+
+#if defined(_WIN32)
+#define CLIPCAER_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define CLIPCAER_API __attribute__((visibility("default")))
+#else
+#define CLIPCAER_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum clipcaer_status {
+  CLIPCAER_OK = 0,
+  CLIPCAER_ERR_INVALID_ARGUMENT = 1, /* a NULL pointer, a wrong size, bad pixel values */
+  CLIPCAER_ERR_FILE_NOT_FOUND = 2,
+  CLIPCAER_ERR_IO = 3,
+  CLIPCAER_ERR_FORMAT = 4,           /* a malformed weights file, image or JSON */
+  CLIPCAER_ERR_UNSUPPORTED = 5,
+  CLIPCAER_ERR_INTERNAL = 6,
+  CLIPCAER_ERR_OUT_OF_MEMORY = 7,
+  CLIPCAER_ERR_INVALID_HANDLE = 8,   /* NULL, freed or foreign model handle */
+  CLIPCAER_ERR_BUFFER_TOO_SMALL = 9  /* an output capacity below what the call writes */
+} clipcaer_status;
+
+typedef struct clipcaer_model clipcaer_model;
+
+/* Options for clipcaer_model_load; fill with clipcaer_model_params_init. */
+typedef struct clipcaer_model_params {
+  size_t struct_size; /* sizeof(clipcaer_model_params), for forward compatibility */
+  size_t threads;     /* worker threads per call; 0 = one per core */
+  const char* isa;    /* kernel set, e.g. "avx2"; NULL or "" = best for this CPU */
+} clipcaer_model_params;
+
+/* "MAJOR.MINOR.PATCH" of the library. */
+CLIPCAER_API const char* clipcaer_version(void);
+/* The calling thread's last error message ("" if none). */
+CLIPCAER_API const char* clipcaer_last_error(void);
+/* A fixed English name for a status code. */
+CLIPCAER_API const char* clipcaer_status_string(clipcaer_status status);
+
+CLIPCAER_API void clipcaer_model_params_init(clipcaer_model_params* params);
+
+/* Loads a converted .safetensors model. params may be NULL. On success *out
+ * owns a new handle, to be released with clipcaer_model_free. */
+CLIPCAER_API clipcaer_status clipcaer_model_load(const char* path, const clipcaer_model_params* params,
+                                                 clipcaer_model** out);
+/* Releases a model; NULL is ignored. Using the handle afterwards gives
+ * CLIPCAER_ERR_INVALID_HANDLE. */
+CLIPCAER_API void clipcaer_model_free(clipcaer_model* model);
+
+CLIPCAER_API clipcaer_status clipcaer_model_num_classes(const clipcaer_model* model, size_t* out);
+/* *out points into the model and lives as long as it. */
+CLIPCAER_API clipcaer_status clipcaer_model_class_name(const clipcaer_model* model, size_t index, const char** out);
+/* T: the most frames per clip. */
+CLIPCAER_API clipcaer_status clipcaer_model_num_frames(const clipcaer_model* model, size_t* out);
+/* S: images are S x S. */
+CLIPCAER_API clipcaer_status clipcaer_model_image_size(const clipcaer_model* model, size_t* out);
+CLIPCAER_API clipcaer_status clipcaer_model_embed_dim(const clipcaer_model* model, size_t* out);
+CLIPCAER_API clipcaer_status clipcaer_model_threads(const clipcaer_model* model, size_t* out);
+CLIPCAER_API clipcaer_status clipcaer_model_set_threads(clipcaer_model* model, size_t threads);
+
+/* One clip: faces and frames each hold num_frames images of 3 x S x S floats
+ * (1 <= num_frames <= T). Writes num_classes floats to logits and to probs
+ * (either may be NULL) and the best class index to top_index (may be NULL).
+ * capacity: the number of floats logits and probs can each hold. */
+CLIPCAER_API clipcaer_status clipcaer_classify_clip(const clipcaer_model* model, const float* faces,
+                                                    const float* frames, size_t num_frames, float* logits,
+                                                    float* probs, size_t capacity, size_t* top_index);
+
+/* num_clips clips of num_frames frames each, laid out [clip][frame][3][S][S].
+ * logits and probs receive num_clips x num_classes floats (row per clip),
+ * top_indices num_clips entries; capacity counts floats as above. */
+CLIPCAER_API clipcaer_status clipcaer_classify_clips(const clipcaer_model* model, const float* faces,
+                                                     const float* frames, size_t num_clips, size_t num_frames,
+                                                     float* logits, float* probs, size_t capacity,
+                                                     size_t* top_indices);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CLIPCAER_H */

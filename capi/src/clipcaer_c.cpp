@@ -1,0 +1,247 @@
+// The C ABI over clipcaer::Model. Every entry point runs inside guard(), which
+// turns any exception into a status code plus a thread-local message.
+#include "clipcaer.h"
+
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <string>
+#include <unordered_set>
+
+#include "clipcaer/model.hpp"
+#include "clipcaer/version.hpp"
+
+struct clipcaer_model {
+  explicit clipcaer_model(const std::string& path, const clipcaer::ModelOptions& o) : model(path, o) {}
+  clipcaer::Model model;
+};
+
+namespace {
+
+thread_local std::string last_error;
+
+// Live handles: a freed or foreign pointer is rejected instead of dereferenced.
+std::mutex registry_mutex;
+std::unordered_set<const clipcaer_model*>& registry() {
+  static std::unordered_set<const clipcaer_model*> live;
+  return live;
+}
+
+clipcaer_status fail(clipcaer_status status, const std::string& message) {
+  last_error = message;
+  return status;
+}
+
+clipcaer_status status_of(clipcaer::ErrorCode code) {
+  switch (code) {
+    case clipcaer::ErrorCode::invalid_argument: return CLIPCAER_ERR_INVALID_ARGUMENT;
+    case clipcaer::ErrorCode::file_not_found: return CLIPCAER_ERR_FILE_NOT_FOUND;
+    case clipcaer::ErrorCode::io: return CLIPCAER_ERR_IO;
+    case clipcaer::ErrorCode::format: return CLIPCAER_ERR_FORMAT;
+    case clipcaer::ErrorCode::unsupported: return CLIPCAER_ERR_UNSUPPORTED;
+    case clipcaer::ErrorCode::internal: return CLIPCAER_ERR_INTERNAL;
+  }
+  return CLIPCAER_ERR_INTERNAL;
+}
+
+template <class F>
+clipcaer_status guard(F&& body) noexcept {
+  try {
+    last_error.clear();
+    return body();
+  } catch (const clipcaer::Error& e) {
+    return fail(status_of(e.code()), e.what());
+  } catch (const std::bad_alloc&) {
+    return fail(CLIPCAER_ERR_OUT_OF_MEMORY, "out of memory");
+  } catch (const std::exception& e) {
+    return fail(CLIPCAER_ERR_INTERNAL, std::string("internal error: ") + e.what());
+  } catch (...) {
+    return fail(CLIPCAER_ERR_INTERNAL, "internal error: unknown exception");
+  }
+}
+
+void check_handle(const clipcaer_model* m) {
+  if (!m) throw clipcaer::Error(clipcaer::ErrorCode::invalid_argument, "model handle is NULL");
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  if (!registry().count(m))
+    throw clipcaer::Error(clipcaer::ErrorCode::invalid_argument,
+                          "model handle is not a live model (already freed, or not from clipcaer_model_load)");
+}
+
+// check_handle's error maps to its own status code.
+template <class F>
+clipcaer_status with_model(const clipcaer_model* m, F&& body) noexcept {
+  return guard([&]() -> clipcaer_status {
+    try {
+      check_handle(m);
+    } catch (const clipcaer::Error& e) {
+      return fail(CLIPCAER_ERR_INVALID_HANDLE, e.what());
+    }
+    return body(m->model);
+  });
+}
+
+template <class T>
+void require_out(const T* p, const char* name) {
+  if (!p) throw clipcaer::Error(clipcaer::ErrorCode::invalid_argument, std::string(name) + " is NULL");
+}
+
+void write_predictions(const std::vector<clipcaer::Prediction>& ps, std::size_t classes, float* logits, float* probs,
+                       std::size_t* top) {
+  for (std::size_t i = 0; i < ps.size(); ++i) {
+    if (logits) std::memcpy(logits + i * classes, ps[i].logits.data(), classes * sizeof(float));
+    if (probs) std::memcpy(probs + i * classes, ps[i].probs.data(), classes * sizeof(float));
+    if (top) top[i] = ps[i].index;
+  }
+}
+
+clipcaer_status classify(const clipcaer_model* model, const float* faces, const float* frames, std::size_t clips,
+                         std::size_t num_frames, float* logits, float* probs, std::size_t capacity,
+                         std::size_t* top) noexcept {
+  return with_model(model, [&](const clipcaer::Model& m) {
+    require_out(faces, "faces");
+    require_out(frames, "frames");
+    const std::size_t need = clips * m.num_classes();
+    if ((logits || probs) && capacity < need)
+      return fail(CLIPCAER_ERR_BUFFER_TOO_SMALL, "output capacity " + std::to_string(capacity) + " is below the " +
+                                                     std::to_string(need) + " floats this call writes");
+    const std::size_t s = m.image_size();
+    auto ps = m.classify_clips(clipcaer::ClipBatch{faces, frames, clips, num_frames, 3, s, s});
+    write_predictions(ps, m.num_classes(), logits, probs, top);
+    return CLIPCAER_OK;
+  });
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* clipcaer_version(void) { return CLIPCAER_VERSION_STRING; }
+
+const char* clipcaer_last_error(void) { return last_error.c_str(); }
+
+const char* clipcaer_status_string(clipcaer_status status) {
+  switch (status) {
+    case CLIPCAER_OK: return "ok";
+    case CLIPCAER_ERR_INVALID_ARGUMENT: return "invalid argument";
+    case CLIPCAER_ERR_FILE_NOT_FOUND: return "file not found";
+    case CLIPCAER_ERR_IO: return "I/O error";
+    case CLIPCAER_ERR_FORMAT: return "format error";
+    case CLIPCAER_ERR_UNSUPPORTED: return "unsupported";
+    case CLIPCAER_ERR_INTERNAL: return "internal error";
+    case CLIPCAER_ERR_OUT_OF_MEMORY: return "out of memory";
+    case CLIPCAER_ERR_INVALID_HANDLE: return "invalid handle";
+    case CLIPCAER_ERR_BUFFER_TOO_SMALL: return "buffer too small";
+  }
+  return "unknown status";
+}
+
+void clipcaer_model_params_init(clipcaer_model_params* params) {
+  if (!params) return;
+  params->struct_size = sizeof(clipcaer_model_params);
+  params->threads = 0;
+  params->isa = nullptr;
+}
+
+clipcaer_status clipcaer_model_load(const char* path, const clipcaer_model_params* params, clipcaer_model** out) {
+  return guard([&]() -> clipcaer_status {
+    require_out(out, "out");
+    *out = nullptr;
+    require_out(path, "path");
+    clipcaer::ModelOptions o;
+    if (params) {
+      if (params->struct_size < sizeof(clipcaer_model_params))
+        return fail(CLIPCAER_ERR_INVALID_ARGUMENT,
+                    "params->struct_size is " + std::to_string(params->struct_size) +
+                        "; call clipcaer_model_params_init first");
+      o.threads = params->threads;
+      if (params->isa) o.isa = params->isa;
+    }
+    auto* m = new clipcaer_model(path, o);
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    registry().insert(m);
+    *out = m;
+    return CLIPCAER_OK;
+  });
+}
+
+void clipcaer_model_free(clipcaer_model* model) {
+  if (!model) return;
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    if (!registry().erase(model)) return;  // double free or foreign pointer: ignore
+  }
+  delete model;
+}
+
+clipcaer_status clipcaer_model_num_classes(const clipcaer_model* model, size_t* out) {
+  return with_model(model, [&](const clipcaer::Model& m) {
+    require_out(out, "out");
+    *out = m.num_classes();
+    return CLIPCAER_OK;
+  });
+}
+
+clipcaer_status clipcaer_model_class_name(const clipcaer_model* model, size_t index, const char** out) {
+  return with_model(model, [&](const clipcaer::Model& m) {
+    require_out(out, "out");
+    if (index >= m.num_classes())
+      return fail(CLIPCAER_ERR_INVALID_ARGUMENT, "class index " + std::to_string(index) + " is out of range (" +
+                                                     std::to_string(m.num_classes()) + " classes)");
+    *out = m.class_names()[index].c_str();
+    return CLIPCAER_OK;
+  });
+}
+
+clipcaer_status clipcaer_model_num_frames(const clipcaer_model* model, size_t* out) {
+  return with_model(model, [&](const clipcaer::Model& m) {
+    require_out(out, "out");
+    *out = m.num_frames();
+    return CLIPCAER_OK;
+  });
+}
+
+clipcaer_status clipcaer_model_image_size(const clipcaer_model* model, size_t* out) {
+  return with_model(model, [&](const clipcaer::Model& m) {
+    require_out(out, "out");
+    *out = m.image_size();
+    return CLIPCAER_OK;
+  });
+}
+
+clipcaer_status clipcaer_model_embed_dim(const clipcaer_model* model, size_t* out) {
+  return with_model(model, [&](const clipcaer::Model& m) {
+    require_out(out, "out");
+    *out = m.embed_dim();
+    return CLIPCAER_OK;
+  });
+}
+
+clipcaer_status clipcaer_model_threads(const clipcaer_model* model, size_t* out) {
+  return with_model(model, [&](const clipcaer::Model& m) {
+    require_out(out, "out");
+    *out = m.threads();
+    return CLIPCAER_OK;
+  });
+}
+
+clipcaer_status clipcaer_model_set_threads(clipcaer_model* model, size_t threads) {
+  return with_model(model, [&](const clipcaer::Model&) {
+    model->model.set_threads(threads);
+    return CLIPCAER_OK;
+  });
+}
+
+clipcaer_status clipcaer_classify_clip(const clipcaer_model* model, const float* faces, const float* frames,
+                                       size_t num_frames, float* logits, float* probs, size_t capacity,
+                                       size_t* top_index) {
+  return classify(model, faces, frames, 1, num_frames, logits, probs, capacity, top_index);
+}
+
+clipcaer_status clipcaer_classify_clips(const clipcaer_model* model, const float* faces, const float* frames,
+                                        size_t num_clips, size_t num_frames, float* logits, float* probs,
+                                        size_t capacity, size_t* top_indices) {
+  return classify(model, faces, frames, num_clips, num_frames, logits, probs, capacity, top_indices);
+}
+
+}  // extern "C"

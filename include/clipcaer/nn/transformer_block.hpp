@@ -1,0 +1,90 @@
+// A pre-norm transformer block, shared by CLIP's towers and the temporal
+// encoders:  x += out(attention(qkv(norm1(x))));  x += fc2(act(fc1(norm2(x)))).
+// The towers differ only in tensor names, biases, widths and activation.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <string>
+
+#include "clipcaer/nn/layer_norm.hpp"
+#include "clipcaer/nn/linear.hpp"
+#include "clipcaer/nn/workspace.hpp"
+#include "clipcaer/ops/attention.hpp"
+
+namespace clipcaer::nn {
+
+struct BlockNames {
+  std::string norm1, qkv_weight, qkv_bias, out_weight, out_bias, norm2, fc1_weight, fc1_bias, fc2_weight, fc2_bias;
+
+  // OpenAI CLIP ResidualAttentionBlock (nn.MultiheadAttention, packed in_proj).
+  static BlockNames clip(const std::string& p) {
+    return {p + "ln_1", p + "attn.in_proj_weight", p + "attn.in_proj_bias", p + "attn.out_proj.weight",
+            p + "attn.out_proj.bias", p + "ln_2", p + "mlp.c_fc.weight", p + "mlp.c_fc.bias",
+            p + "mlp.c_proj.weight", p + "mlp.c_proj.bias"};
+  }
+  // CLIP-CAER temporal Transformer layer: [Residual(PreNorm(Attention)), Residual(PreNorm(FeedForward))].
+  static BlockNames temporal(const std::string& p) {
+    return {p + "0.fn.norm", p + "0.fn.fn.to_qkv.weight", "", p + "0.fn.fn.to_out.0.weight",
+            p + "0.fn.fn.to_out.0.bias", p + "1.fn.norm", p + "1.fn.fn.net.0.weight", p + "1.fn.fn.net.0.bias",
+            p + "1.fn.fn.net.3.weight", p + "1.fn.fn.net.3.bias"};
+  }
+};
+
+struct BlockShape {
+  std::size_t width = 0;     // residual stream
+  std::size_t heads = 0;
+  std::size_t head_dim = 0;  // inner attention width = heads * head_dim
+  std::size_t mlp = 0;
+  kernels::Activation act = kernels::Activation::quick_gelu;
+  std::size_t inner() const { return heads * head_dim; }
+};
+
+class TransformerBlock {
+ public:
+  void load(const LoadContext& lc, const BlockNames& n, const BlockShape& s) {
+    shape_ = s;
+    norm1_.load(lc, n.norm1, s.width);
+    qkv_.load(lc, n.qkv_weight, n.qkv_bias, 3 * s.inner(), s.width);
+    // The official Attention drops to_out (nn.Identity) when heads == 1 and dim_head == dim.
+    identity_out_ = !lc.reader.has(n.out_weight) && s.heads == 1 && s.head_dim == s.width;
+    if (!identity_out_) out_.load(lc, n.out_weight, n.out_bias, s.width, s.inner());
+    norm2_.load(lc, n.norm2, s.width);
+    fc1_.load(lc, n.fc1_weight, n.fc1_bias, s.mlp, s.width);
+    fc2_.load(lc, n.fc2_weight, n.fc2_bias, s.width, s.mlp);
+  }
+
+  const BlockShape& shape() const noexcept { return shape_; }
+
+  // x: batch sequences of seq rows, width floats each; updated in place.
+  void forward(const ops::Context& ctx, float* x, std::size_t batch, std::size_t seq, bool causal,
+               Workspace& ws) const {
+    const std::size_t rows = batch * seq, w = shape_.width, inner = shape_.inner();
+    float* normed = Workspace::ensure(ws.normed, rows * w);
+    float* qkv = Workspace::ensure(ws.qkv, rows * 3 * inner);
+    float* attended = Workspace::ensure(ws.attended, rows * inner);
+    float* hidden = Workspace::ensure(ws.hidden, rows * shape_.mlp);
+
+    norm1_.forward(ctx, x, w, normed, w, rows);
+    qkv_.forward(ctx, normed, rows, w, qkv, 3 * inner);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(shape_.head_dim));
+    ops::self_attention(ctx, qkv, attended, {batch, seq, shape_.heads, shape_.head_dim, scale, causal},
+                        ws.attention_scratch);
+    if (identity_out_)
+      ctx.kernels.add(x, attended, rows * w);
+    else
+      out_.forward(ctx, attended, rows, inner, x, w, kernels::Activation::none, x, w);
+
+    norm2_.forward(ctx, x, w, normed, w, rows);
+    fc1_.forward(ctx, normed, rows, w, hidden, shape_.mlp, shape_.act);
+    fc2_.forward(ctx, hidden, rows, shape_.mlp, x, w, kernels::Activation::none, x, w);
+  }
+
+ private:
+  BlockShape shape_;
+  LayerNorm norm1_, norm2_;
+  Linear qkv_, out_, fc1_, fc2_;
+  bool identity_out_ = false;
+};
+
+}  // namespace clipcaer::nn
