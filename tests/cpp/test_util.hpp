@@ -2,7 +2,9 @@
 // deterministic random numbers.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -75,5 +77,38 @@ inline std::vector<float> random_floats(std::size_t n, std::uint32_t seed, float
   for (auto& x : v) x = dist(rng);
   return v;
 }
+
+}  // namespace clipcaer::test
+
+namespace clipcaer::test {
+
+// Rewrites a safetensors file's JSON header, keeping the data section.
+template <class F>
+std::string rewrite_header(const std::string& bytes, F&& edit) {
+  std::uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(bytes[i]);
+  nlohmann::json header = nlohmann::json::parse(bytes.substr(8, n));
+  edit(header);
+  std::string h = header.dump();
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((h.size() >> (8 * i)) & 0xff);
+  return out + h + bytes.substr(8 + n);
+}
+
+// Fixture names: every tests/fixtures/<name>.io.safetensors with its model <name>.safetensors.
+inline std::vector<std::string> fixture_names() {
+  std::vector<std::string> names;
+  const std::string dir = CLIPCAER_FIXTURES_DIR;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string f = e.path().filename().string();
+    const std::string suffix = ".io.safetensors";
+    if (f.size() > suffix.size() && f.compare(f.size() - suffix.size(), suffix.size(), suffix) == 0)
+      names.push_back(f.substr(0, f.size() - suffix.size()));
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+inline std::string fixture_path(const std::string& file) { return std::string(CLIPCAER_FIXTURES_DIR) + "/" + file; }
 
 }  // namespace clipcaer::test

@@ -1,0 +1,172 @@
+/* The C API from C: every entry point, its error paths, handle checks,
+ * thread-local errors and concurrent use of one model.
+ * usage: test_capi MODEL.safetensors */
+#include <clipcaer.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int passed = 0, failed = 0;
+
+#define CHECK(cond)                                                   \
+  do {                                                                \
+    if (cond) {                                                       \
+      ++passed;                                                       \
+    } else {                                                          \
+      ++failed;                                                       \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+    }                                                                 \
+  } while (0)
+
+static int error_mentions(const char* part) { return strstr(clipcaer_last_error(), part) != NULL; }
+
+static const char* model_path;
+static clipcaer_model* shared_model;
+static size_t T, S, C;
+static float* clip;
+
+typedef struct {
+  float logits[64];
+  clipcaer_status status;
+} worker_result;
+
+static void* worker(void* arg) {
+  worker_result* r = (worker_result*)arg;
+  int rep;
+  for (rep = 0; rep < 3; ++rep) r->status = clipcaer_classify_clip(shared_model, clip, clip, T, r->logits, NULL, 64, NULL);
+  return NULL;
+}
+
+static void* error_in_other_thread(void* arg) {
+  size_t n;
+  (void)arg;
+  clipcaer_model_num_classes(NULL, &n); /* sets this thread's error only */
+  return NULL;
+}
+
+int main(int argc, char** argv) {
+  clipcaer_model* m = NULL;
+  clipcaer_model_params params;
+  size_t n = 0, top = 0, top2[2], i, e;
+  const char* name = NULL;
+  float logits[64], probs[64], batch_logits[128], sum = 0;
+  float* clips2;
+  pthread_t threads[4];
+  worker_result results[4];
+  pthread_t other;
+
+  if (argc != 2) {
+    fprintf(stderr, "usage: test_capi MODEL.safetensors\n");
+    return 2;
+  }
+  model_path = argv[1];
+
+  /* version and status strings */
+  CHECK(strlen(clipcaer_version()) >= 5);
+  CHECK(strcmp(clipcaer_status_string(CLIPCAER_OK), "ok") == 0);
+  CHECK(strcmp(clipcaer_status_string(CLIPCAER_ERR_INVALID_HANDLE), "invalid handle") == 0);
+  CHECK(strcmp(clipcaer_status_string((clipcaer_status)1234), "unknown status") == 0);
+
+  /* load errors */
+  CHECK(clipcaer_model_load(NULL, NULL, &m) == CLIPCAER_ERR_INVALID_ARGUMENT && m == NULL);
+  CHECK(clipcaer_model_load(model_path, NULL, NULL) == CLIPCAER_ERR_INVALID_ARGUMENT);
+  CHECK(clipcaer_model_load("/nonexistent/model.safetensors", NULL, &m) == CLIPCAER_ERR_FILE_NOT_FOUND);
+  CHECK(error_mentions("/nonexistent/model.safetensors"));
+  CHECK(clipcaer_model_load("/etc/hostname", NULL, &m) == CLIPCAER_ERR_FORMAT);
+  CHECK(error_mentions("not a safetensors file"));
+  memset(&params, 0, sizeof params);
+  CHECK(clipcaer_model_load(model_path, &params, &m) == CLIPCAER_ERR_INVALID_ARGUMENT);
+  CHECK(error_mentions("clipcaer_model_params_init"));
+  clipcaer_model_params_init(&params);
+  params.isa = "no-such-isa";
+  CHECK(clipcaer_model_load(model_path, &params, &m) == CLIPCAER_ERR_UNSUPPORTED);
+  clipcaer_model_params_init(NULL); /* ignored */
+
+  /* load */
+  clipcaer_model_params_init(&params);
+  params.threads = 2;
+  CHECK(clipcaer_model_load(model_path, &params, &m) == CLIPCAER_OK && m != NULL);
+  CHECK(strcmp(clipcaer_last_error(), "") == 0);
+  CHECK(clipcaer_model_num_classes(m, &C) == CLIPCAER_OK && C >= 2 && C <= 64);
+  CHECK(clipcaer_model_num_frames(m, &T) == CLIPCAER_OK && T >= 1);
+  CHECK(clipcaer_model_image_size(m, &S) == CLIPCAER_OK && S >= 1);
+  CHECK(clipcaer_model_embed_dim(m, &n) == CLIPCAER_OK && n >= 1);
+  CHECK(clipcaer_model_threads(m, &n) == CLIPCAER_OK && n == 2);
+  CHECK(clipcaer_model_set_threads(m, 1) == CLIPCAER_OK);
+  CHECK(clipcaer_model_threads(m, &n) == CLIPCAER_OK && n == 1);
+  CHECK(clipcaer_model_class_name(m, 0, &name) == CLIPCAER_OK && name && strlen(name) > 0);
+  CHECK(clipcaer_model_class_name(m, C, &name) == CLIPCAER_ERR_INVALID_ARGUMENT);
+  CHECK(error_mentions("out of range"));
+  CHECK(clipcaer_model_num_classes(m, NULL) == CLIPCAER_ERR_INVALID_ARGUMENT);
+  CHECK(clipcaer_model_num_classes(NULL, &n) == CLIPCAER_ERR_INVALID_HANDLE);
+  CHECK(clipcaer_model_class_name(m, 0, NULL) == CLIPCAER_ERR_INVALID_ARGUMENT);
+
+  /* classify */
+  clip = malloc(T * 3 * S * S * sizeof(float));
+  for (i = 0; i < T * 3 * S * S; ++i) clip[i] = (float)((i * 7919) % 256) / 255.0f;
+  CHECK(clipcaer_classify_clip(m, clip, clip, T, logits, probs, 64, &top) == CLIPCAER_OK);
+  for (i = 0; i < C; ++i) {
+    sum += probs[i];
+    CHECK(logits[i] <= logits[top]);
+  }
+  CHECK(fabsf(sum - 1.0f) < 1e-5f);
+  CHECK(clipcaer_classify_clip(m, clip, clip, T, NULL, NULL, 0, &top) == CLIPCAER_OK);
+  CHECK(clipcaer_classify_clip(m, clip, clip, T, logits, NULL, C - 1, &top) == CLIPCAER_ERR_BUFFER_TOO_SMALL);
+  CHECK(clipcaer_classify_clip(m, NULL, clip, T, logits, NULL, 64, &top) == CLIPCAER_ERR_INVALID_ARGUMENT);
+  CHECK(error_mentions("faces is NULL"));
+  CHECK(clipcaer_classify_clip(m, clip, clip, T + 1, logits, NULL, 64, &top) == CLIPCAER_ERR_INVALID_ARGUMENT);
+  CHECK(error_mentions("at most"));
+  CHECK(clipcaer_classify_clip(m, clip, clip, 0, logits, NULL, 64, &top) == CLIPCAER_ERR_INVALID_ARGUMENT);
+  clip[5] = NAN;
+  CHECK(clipcaer_classify_clip(m, clip, clip, T, logits, NULL, 64, &top) == CLIPCAER_ERR_INVALID_ARGUMENT);
+  CHECK(error_mentions("NaN"));
+  clip[5] = 255.0f;
+  CHECK(clipcaer_classify_clip(m, clip, clip, T, logits, NULL, 64, &top) == CLIPCAER_ERR_INVALID_ARGUMENT);
+  CHECK(error_mentions("[0, 1]"));
+  clip[5] = 0.5f;
+
+  /* batch of two identical clips == the single clip, bitwise */
+  CHECK(clipcaer_classify_clip(m, clip, clip, T, logits, NULL, 64, &top) == CLIPCAER_OK);
+  clips2 = malloc(2 * T * 3 * S * S * sizeof(float));
+  memcpy(clips2, clip, T * 3 * S * S * sizeof(float));
+  memcpy(clips2 + T * 3 * S * S, clip, T * 3 * S * S * sizeof(float));
+  CHECK(clipcaer_classify_clips(m, clips2, clips2, 2, T, batch_logits, NULL, 128, top2) == CLIPCAER_OK);
+  CHECK(memcmp(batch_logits, logits, C * sizeof(float)) == 0);
+  CHECK(memcmp(batch_logits + C, logits, C * sizeof(float)) == 0);
+  CHECK(top2[0] == top && top2[1] == top);
+  CHECK(clipcaer_classify_clips(m, clips2, clips2, 2, T, batch_logits, NULL, 2 * C - 1, top2) ==
+        CLIPCAER_ERR_BUFFER_TOO_SMALL);
+  free(clips2);
+
+  /* four threads on one model == serial */
+  shared_model = m;
+  CHECK(clipcaer_model_set_threads(m, 2) == CLIPCAER_OK);
+  for (i = 0; i < 4; ++i) pthread_create(&threads[i], NULL, worker, &results[i]);
+  for (i = 0; i < 4; ++i) pthread_join(threads[i], NULL);
+  for (i = 0; i < 4; ++i) {
+    CHECK(results[i].status == CLIPCAER_OK);
+    for (e = 0; e < C; ++e) CHECK(results[i].logits[e] == logits[e]);
+  }
+
+  /* errors are per thread */
+  CHECK(clipcaer_model_num_classes(m, &n) == CLIPCAER_OK);
+  pthread_create(&other, NULL, error_in_other_thread, NULL);
+  pthread_join(other, NULL);
+  CHECK(strcmp(clipcaer_last_error(), "") == 0);
+
+  /* freed handles are detected, double free is harmless */
+  clipcaer_model_free(m);
+  CHECK(clipcaer_model_num_classes(m, &n) == CLIPCAER_ERR_INVALID_HANDLE);
+  CHECK(error_mentions("freed"));
+  CHECK(clipcaer_classify_clip(m, clip, clip, T, logits, NULL, 64, &top) == CLIPCAER_ERR_INVALID_HANDLE);
+  clipcaer_model_free(m);
+  clipcaer_model_free(NULL);
+  CHECK(clipcaer_model_num_classes((const clipcaer_model*)&params, &n) == CLIPCAER_ERR_INVALID_HANDLE);
+  free(clip);
+
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}

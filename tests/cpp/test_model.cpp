@@ -1,0 +1,281 @@
+// clipcaer::Model against the PyTorch reference's goldens (tests/fixtures,
+// made by weights/make_fixtures.py), on every kernel set this CPU runs, plus
+// every error path of the public API.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <thread>
+
+#include "clipcaer/io/safetensors.hpp"
+#include "clipcaer/io/weight_reader.hpp"
+#include "clipcaer/model.hpp"
+#include "test_util.hpp"
+
+using namespace clipcaer;
+
+namespace {
+
+struct Golden {
+  Tensor faces, frames, logits, probs, face_image, context_image, face_video, context_video, video, text;
+};
+
+Tensor read_tensor(const io::SafetensorsFile& f, const std::string& name) {
+  const auto& t = f.tensor(name);
+  Tensor out(t.shape);
+  io::WeightReader::to_float(t, out.data());
+  return out;
+}
+
+Golden load_golden(const std::string& name) {
+  io::SafetensorsFile f(test::fixture_path(name + ".io.safetensors"));
+  return {read_tensor(f, "faces"),          read_tensor(f, "frames"),
+          read_tensor(f, "logits"),         read_tensor(f, "probs"),
+          read_tensor(f, "face_image_features"), read_tensor(f, "context_image_features"),
+          read_tensor(f, "face_video_features"), read_tensor(f, "context_video_features"),
+          read_tensor(f, "video_features"), read_tensor(f, "text_features")};
+}
+
+double max_abs_diff(const float* a, const float* b, std::size_t n) {
+  double worst = 0;
+  for (std::size_t i = 0; i < n; ++i) worst = std::max(worst, std::abs(static_cast<double>(a[i]) - b[i]));
+  return worst;
+}
+
+// Smallest cosine similarity between corresponding rows.
+double min_cosine(const Tensor& a, const Tensor& b) {
+  const std::size_t d = a.shape().back(), rows = a.size() / d;
+  double worst = 1.0;
+  for (std::size_t r = 0; r < rows; ++r) {
+    double ab = 0, aa = 0, bb = 0;
+    for (std::size_t i = 0; i < d; ++i) {
+      ab += static_cast<double>(a.row(r)[i]) * b.row(r)[i];
+      aa += static_cast<double>(a.row(r)[i]) * a.row(r)[i];
+      bb += static_cast<double>(b.row(r)[i]) * b.row(r)[i];
+    }
+    worst = std::min(worst, ab / std::sqrt(aa * bb));
+  }
+  return worst;
+}
+
+std::string model_path(const std::string& name) { return test::fixture_path(name + ".safetensors"); }
+
+std::string error_of_load(const std::string& path) {
+  try {
+    Model m(path);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("fixtures exist") { CHECK(test::fixture_names().size() >= 3); }
+
+TEST_CASE("parity with the PyTorch reference on every fixture and kernel set") {
+  for (const std::string& name : test::fixture_names()) {
+    Golden g = load_golden(name);
+    for (const kernels::KernelTable* table : kernels::usable_tables()) {
+      CAPTURE(name);
+      CAPTURE(table->name);
+      ModelOptions o;
+      o.isa = table->name;
+      o.threads = 2;
+      Model m(model_path(name), o);
+      CHECK(std::string(m.kernel_set()) == table->name);
+      CHECK(min_cosine(m.text_features(), g.text) >= 0.99999);
+      ClipFeatures f = m.features(g.faces, g.frames);
+      REQUIRE(f.logits.shape() == g.logits.shape());
+      CHECK(max_abs_diff(f.logits.data(), g.logits.data(), g.logits.size()) <= 1e-3);
+      CHECK(min_cosine(f.face_image, g.face_image) >= 0.99999);
+      CHECK(min_cosine(f.context_image, g.context_image) >= 0.99999);
+      CHECK(min_cosine(f.face_video, g.face_video) >= 0.99999);
+      CHECK(min_cosine(f.context_video, g.context_video) >= 0.99999);
+      CHECK(min_cosine(f.video, g.video) >= 0.99999);
+      auto preds = m.classify_clips(g.faces, g.frames);
+      for (std::size_t i = 0; i < preds.size(); ++i) {
+        const float* want = g.logits.row(i);
+        std::size_t best = static_cast<std::size_t>(std::max_element(want, want + m.num_classes()) - want);
+        CHECK(preds[i].index == best);
+        CHECK(preds[i].label == m.class_names()[best]);
+        CHECK(max_abs_diff(preds[i].probs.data(), g.probs.row(i), m.num_classes()) <= 1e-4);
+      }
+    }
+  }
+}
+
+TEST_CASE("a clip alone, in a batch, and on any thread count gives bitwise the same logits") {
+  const std::string name = test::fixture_names().front();
+  Golden g = load_golden(name);
+  ModelOptions one;
+  one.threads = 1;
+  ModelOptions three;
+  three.threads = 3;
+  three.max_batch_images = 3;  // several image-tower passes
+  Model a(model_path(name), one), b(model_path(name), three);
+  const std::size_t T = g.faces.dim(1), per_clip = T * g.faces.size() / g.faces.dim(0) / T;
+  auto batch = a.classify_clips(g.faces, g.frames);
+  auto batch3 = b.classify_clips(g.faces, g.frames);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    auto single = a.classify_clip(g.faces.data() + i * per_clip, g.frames.data() + i * per_clip, T);
+    CHECK(single.logits == batch[i].logits);
+    CHECK(batch3[i].logits == batch[i].logits);
+  }
+}
+
+TEST_CASE("four threads sharing one model match serial results") {
+  const std::string name = test::fixture_names().front();
+  Golden g = load_golden(name);
+  ModelOptions o;
+  o.threads = 2;
+  Model m(model_path(name), o);
+  const auto serial = m.classify_clips(g.faces, g.frames);
+  std::vector<std::vector<Prediction>> results(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int rep = 0; rep < 3; ++rep) results[t] = m.classify_clips(g.faces, g.frames);
+    });
+  for (auto& t : threads) t.join();
+  for (const auto& r : results)
+    for (std::size_t i = 0; i < serial.size(); ++i) CHECK(r[i].logits == serial[i].logits);
+}
+
+TEST_CASE("fewer frames than T slice the position table, like the official code") {
+  const std::string name = test::fixture_names().front();
+  Model m(model_path(name));
+  const std::size_t S = m.image_size(), T = m.num_frames();
+  std::vector<float> clip(T * 3 * S * S, 0.25f);
+  for (std::size_t frames = 1; frames <= T; ++frames) CHECK_NOTHROW(m.classify_clip(clip.data(), clip.data(), frames));
+}
+
+TEST_CASE("bad clip inputs give clear errors") {
+  const std::string name = test::fixture_names().front();
+  Model m(model_path(name));
+  const std::size_t S = m.image_size(), T = m.num_frames();
+  Tensor good({T, 3, S, S});
+  std::fill(good.begin(), good.end(), 0.5f);
+  auto message = [&](auto&& call) -> std::string {
+    try {
+      call();
+    } catch (const Error& e) {
+      CHECK(e.code() == ErrorCode::invalid_argument);
+      return e.what();
+    }
+    return "no error";
+  };
+  SUBCASE("wrong image size") {
+    Tensor bad({T, 3, S + 1, S + 1});
+    std::fill(bad.begin(), bad.end(), 0.5f);
+    CHECK(contains(message([&] { m.classify_clip(bad, bad); }), "this model takes"));
+  }
+  SUBCASE("more frames than T") {
+    Tensor bad({T + 1, 3, S, S});
+    std::fill(bad.begin(), bad.end(), 0.5f);
+    CHECK(contains(message([&] { m.classify_clip(bad, bad); }), "at most " + std::to_string(T)));
+  }
+  SUBCASE("face and frame counts differ") {
+    if (T > 1) {
+      Tensor fewer({T - 1, 3, S, S});
+      std::fill(fewer.begin(), fewer.end(), 0.5f);
+      CHECK(contains(message([&] { m.classify_clip(good, fewer); }), "same shape"));
+    }
+  }
+  SUBCASE("wrong rank or channels") {
+    Tensor flat({T, 3 * S * S});
+    CHECK(contains(message([&] { m.classify_clip(flat, flat); }), "(T, 3, S, S)"));
+    Tensor gray({T, 1, S, S});
+    std::fill(gray.begin(), gray.end(), 0.5f);
+    CHECK(contains(message([&] { m.classify_clip(gray, gray); }), "channels"));
+  }
+  SUBCASE("NaN and infinity") {
+    for (float v : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+      Tensor bad({T, 3, S, S});
+      std::copy(good.begin(), good.end(), bad.begin());
+      bad[bad.size() - 1] = v;
+      CHECK(contains(message([&] { m.classify_clip(good, bad); }), "frames[" + std::to_string(T - 1) + "]"));
+    }
+  }
+  SUBCASE("0..255 pixels and mean/std-normalised pixels") {
+    Tensor bad({T, 3, S, S});
+    std::fill(bad.begin(), bad.end(), 200.0f);
+    CHECK(contains(message([&] { m.classify_clip(bad, good); }), "expected [0, 1]"));
+    std::fill(bad.begin(), bad.end(), -1.8f);
+    CHECK(contains(message([&] { m.classify_clip(bad, good); }), "faces[0]"));
+  }
+  SUBCASE("null pointers and empty batches") {
+    CHECK(contains(message([&] { m.classify_clip(nullptr, good.data(), T); }), "null"));
+    CHECK(contains(message([&] { m.classify_clip(good.data(), good.data(), 0); }), "at least one frame"));
+    ClipBatch b{good.data(), good.data(), 0, T, 3, S, S};
+    CHECK(contains(message([&] { m.classify_clips(b); }), "at least one clip"));
+  }
+  SUBCASE("encode_images shape") {
+    Tensor bad({2, 3, S});
+    CHECK(contains(message([&] { m.encode_images(bad); }), "(N, 3, S, S)"));
+  }
+}
+
+TEST_CASE("broken weights files give errors naming the file and tensor") {
+  const std::string name = test::fixture_names().front();
+  const std::string bytes = test::read_bytes(model_path(name));
+  test::TempFile f("broken.safetensors");
+  SUBCASE("missing file") {
+    try {
+      Model m("/nonexistent/clip_caer.safetensors");
+      FAIL("no error");
+    } catch (const Error& e) {
+      CHECK(e.code() == ErrorCode::file_not_found);
+    }
+  }
+  SUBCASE("truncated") {
+    test::write_bytes(f.path, bytes.substr(0, bytes.size() / 2));
+    CHECK(contains(error_of_load(f.path), "truncated"));
+  }
+  SUBCASE("not safetensors") {
+    test::write_bytes(f.path, "this is a text file, not a model\n");
+    CHECK(contains(error_of_load(f.path), "not a safetensors file"));
+  }
+  SUBCASE("wrong dtype") {
+    test::write_bytes(f.path, test::rewrite_header(bytes, [](nlohmann::json& h) { h["visual.proj"]["dtype"] = "I32"; }));
+    std::string e = error_of_load(f.path);
+    CHECK(contains(e, "'visual.proj'"));
+    CHECK(contains(e, "dtype I32"));
+  }
+  SUBCASE("misshapen tensor") {
+    test::write_bytes(f.path, test::rewrite_header(bytes, [](nlohmann::json& h) {
+                        auto& s = h["visual.proj"]["shape"];
+                        s = {s[1], s[0]};
+                      }));
+    std::string e = error_of_load(f.path);
+    CHECK(contains(e, "'visual.proj' has shape"));
+    CHECK(contains(e, f.path));
+  }
+  SUBCASE("missing tensor") {
+    test::write_bytes(f.path, test::rewrite_header(bytes, [](nlohmann::json& h) {
+                        h["renamed.project_fc.bias"] = h["project_fc.bias"];
+                        h.erase("project_fc.bias");
+                      }));
+    CHECK(contains(error_of_load(f.path), "has no tensor 'project_fc.bias'"));
+  }
+  SUBCASE("metadata missing or wrong") {
+    test::write_bytes(f.path, test::rewrite_header(bytes, [](nlohmann::json& h) { h["__metadata__"].erase("config"); }));
+    CHECK(contains(error_of_load(f.path), "no metadata 'config'"));
+    test::write_bytes(f.path, test::rewrite_header(bytes, [](nlohmann::json& h) {
+                        h["__metadata__"]["config"] = "{not json";
+                      }));
+    CHECK(contains(error_of_load(f.path), "not valid JSON"));
+    test::write_bytes(f.path, test::rewrite_header(bytes, [](nlohmann::json& h) {
+                        h["__metadata__"]["format_version"] = "99";
+                      }));
+    CHECK(contains(error_of_load(f.path), "format version 99"));
+  }
+  SUBCASE("unknown kernel set") {
+    ModelOptions o;
+    o.isa = "avx9000";
+    CHECK_THROWS_WITH_AS(Model(model_path(name), o), doctest::Contains("avx9000"), Error);
+  }
+}
