@@ -28,8 +28,8 @@ Tensor read_tensor(const io::SafetensorsFile& f, const std::string& name) {
   return out;
 }
 
-Golden load_golden(const std::string& name) {
-  io::SafetensorsFile f(test::fixture_path(name + ".io.safetensors"));
+Golden load_golden(const test::Fixture& fx) {
+  io::SafetensorsFile f(fx.io);
   return {read_tensor(f, "faces"),          read_tensor(f, "frames"),
           read_tensor(f, "logits"),         read_tensor(f, "probs"),
           read_tensor(f, "face_image_features"), read_tensor(f, "context_image_features"),
@@ -59,8 +59,6 @@ double min_cosine(const Tensor& a, const Tensor& b) {
   return worst;
 }
 
-std::string model_path(const std::string& name) { return test::fixture_path(name + ".safetensors"); }
-
 std::string error_of_load(const std::string& path) {
   try {
     Model m(path);
@@ -74,18 +72,18 @@ bool contains(const std::string& s, const std::string& part) { return s.find(par
 
 }  // namespace
 
-TEST_CASE("fixtures exist") { CHECK(test::fixture_names().size() >= 3); }
+TEST_CASE("fixtures exist") { CHECK(test::caer_fixtures().size() >= 3); }
 
 TEST_CASE("parity with the PyTorch reference on every fixture and kernel set") {
-  for (const std::string& name : test::fixture_names()) {
-    Golden g = load_golden(name);
+  for (const test::Fixture& fx : test::caer_fixtures()) {
+    Golden g = load_golden(fx);
     for (const kernels::KernelTable* table : kernels::usable_tables()) {
-      CAPTURE(name);
+      CAPTURE(fx.name);
       CAPTURE(table->name);
       ModelOptions o;
       o.isa = table->name;
       o.threads = 2;
-      Model m(model_path(name), o);
+      Model m(fx.weights, o);
       CHECK(std::string(m.kernel_set()) == table->name);
       CHECK(min_cosine(m.text_features(), g.text) >= 0.99999);
       ClipFeatures f = m.features(g.faces, g.frames);
@@ -109,14 +107,14 @@ TEST_CASE("parity with the PyTorch reference on every fixture and kernel set") {
 }
 
 TEST_CASE("a clip alone, in a batch, and on any thread count gives bitwise the same logits") {
-  const std::string name = test::fixture_names().front();
-  Golden g = load_golden(name);
+  const test::Fixture fx = test::caer_fixtures().front();
+  Golden g = load_golden(fx);
   ModelOptions one;
   one.threads = 1;
   ModelOptions three;
   three.threads = 3;
   three.max_batch_images = 3;  // several image-tower passes
-  Model a(model_path(name), one), b(model_path(name), three);
+  Model a(fx.weights, one), b(fx.weights, three);
   const std::size_t T = g.faces.dim(1), per_clip = T * g.faces.size() / g.faces.dim(0) / T;
   auto batch = a.classify_clips(g.faces, g.frames);
   auto batch3 = b.classify_clips(g.faces, g.frames);
@@ -128,11 +126,11 @@ TEST_CASE("a clip alone, in a batch, and on any thread count gives bitwise the s
 }
 
 TEST_CASE("four threads sharing one model match serial results") {
-  const std::string name = test::fixture_names().front();
-  Golden g = load_golden(name);
+  const test::Fixture fx = test::caer_fixtures().front();
+  Golden g = load_golden(fx);
   ModelOptions o;
   o.threads = 2;
-  Model m(model_path(name), o);
+  Model m(fx.weights, o);
   const auto serial = m.classify_clips(g.faces, g.frames);
   std::vector<std::vector<Prediction>> results(4);
   std::vector<std::thread> threads;
@@ -146,16 +144,16 @@ TEST_CASE("four threads sharing one model match serial results") {
 }
 
 TEST_CASE("fewer frames than T slice the position table, like the official code") {
-  const std::string name = test::fixture_names().front();
-  Model m(model_path(name));
+  const test::Fixture fx = test::caer_fixtures().front();
+  Model m(fx.weights);
   const std::size_t S = m.image_size(), T = m.num_frames();
   std::vector<float> clip(T * 3 * S * S, 0.25f);
   for (std::size_t frames = 1; frames <= T; ++frames) CHECK_NOTHROW(m.classify_clip(clip.data(), clip.data(), frames));
 }
 
 TEST_CASE("bad clip inputs give clear errors") {
-  const std::string name = test::fixture_names().front();
-  Model m(model_path(name));
+  const test::Fixture fx = test::caer_fixtures().front();
+  Model m(fx.weights);
   const std::size_t S = m.image_size(), T = m.num_frames();
   Tensor good({T, 3, S, S});
   std::fill(good.begin(), good.end(), 0.5f);
@@ -220,8 +218,8 @@ TEST_CASE("bad clip inputs give clear errors") {
 }
 
 TEST_CASE("broken weights files give errors naming the file and tensor") {
-  const std::string name = test::fixture_names().front();
-  const std::string bytes = test::read_bytes(model_path(name));
+  const test::Fixture fx = test::caer_fixtures().front();
+  const std::string bytes = test::read_bytes(fx.weights);
   test::TempFile f("broken.safetensors");
   SUBCASE("missing file") {
     try {
@@ -276,6 +274,6 @@ TEST_CASE("broken weights files give errors naming the file and tensor") {
   SUBCASE("unknown kernel set") {
     ModelOptions o;
     o.isa = "avx9000";
-    CHECK_THROWS_WITH_AS(Model(model_path(name), o), doctest::Contains("avx9000"), Error);
+    CHECK_THROWS_WITH_AS(Model(fx.weights, o), doctest::Contains("avx9000"), Error);
   }
 }

@@ -95,20 +95,23 @@ std::string rewrite_header(const std::string& bytes, F&& edit) {
   return out + h + bytes.substr(8 + n);
 }
 
-// Fixture names: every tests/fixtures/<name>.io.safetensors with its model <name>.safetensors.
-inline std::vector<std::string> fixture_names() {
-  std::vector<std::string> names;
+// CLIP-CAER fixtures listed in tests/fixtures/manifest.json (written by
+// weights/make_fixtures.py): name -> weights file, relative to the fixtures dir.
+struct Fixture {
+  std::string name, weights, io;
+};
+
+inline std::vector<Fixture> caer_fixtures() {
   const std::string dir = CLIPCAER_FIXTURES_DIR;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    const std::string f = e.path().filename().string();
-    const std::string suffix = ".io.safetensors";
-    if (f.size() > suffix.size() && f.compare(f.size() - suffix.size(), suffix.size(), suffix) == 0)
-      names.push_back(f.substr(0, f.size() - suffix.size()));
-  }
-  std::sort(names.begin(), names.end());
-  return names;
+  nlohmann::json manifest = nlohmann::json::parse(read_bytes(dir + "/manifest.json"));
+  std::vector<Fixture> out;
+  for (auto it = manifest.begin(); it != manifest.end(); ++it)
+    if (it.value().value("kind", "") == "clip-caer")
+      out.push_back({it.key(), dir + "/" + it.value()["weights"].get<std::string>(),
+                     dir + "/" + it.value()["io"].get<std::string>()});
+  return out;
 }
 
-inline std::string fixture_path(const std::string& file) { return std::string(CLIPCAER_FIXTURES_DIR) + "/" + file; }
+
 
 }  // namespace clipcaer::test

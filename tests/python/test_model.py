@@ -27,8 +27,11 @@ def read_safetensors(path):
     return out
 
 
-def fixture_names():
-    return sorted(p.name[: -len(".io.safetensors")] for p in FIXTURES.glob("*.io.safetensors"))
+def caer_fixtures():
+    """(name, weights path, io path) of every CLIP-CAER fixture in manifest.json."""
+    manifest = json.loads((FIXTURES / "manifest.json").read_text())
+    return [(name, FIXTURES / e["weights"], FIXTURES / e["io"])
+            for name, e in sorted(manifest.items()) if e["kind"] == "clip-caer"]
 
 
 def cosine_min(a, b):
@@ -37,16 +40,16 @@ def cosine_min(a, b):
     return float(np.min(np.sum(a * b, -1) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1)))
 
 
-@pytest.fixture(scope="module", params=fixture_names())
+@pytest.fixture(scope="module", params=caer_fixtures(), ids=lambda f: f[0])
 def case(request):
-    name = request.param
-    return clipcaer.Model(str(FIXTURES / f"{name}.safetensors"), threads=2), read_safetensors(FIXTURES / f"{name}.io.safetensors")
+    _, weights, io = request.param
+    return clipcaer.Model(str(weights), threads=2), read_safetensors(io)
 
 
 @pytest.fixture(scope="module")
 def small():
-    name = fixture_names()[0]
-    return clipcaer.Model(str(FIXTURES / f"{name}.safetensors")), read_safetensors(FIXTURES / f"{name}.io.safetensors")
+    _, weights, io = caer_fixtures()[0]
+    return clipcaer.Model(str(weights)), read_safetensors(io)
 
 
 def test_parity_with_reference(case):
@@ -113,8 +116,7 @@ def test_threads_share_one_model(small):
 
 def test_thread_count_does_not_change_results(small):
     m, g = small
-    name = fixture_names()[0]
-    one = clipcaer.Model(str(FIXTURES / f"{name}.safetensors"), threads=1)
+    one = clipcaer.Model(str(caer_fixtures()[0][1]), threads=1)
     assert one.threads == 1
     assert np.array_equal(one.classify_clips(g["faces"], g["frames"]).logits,
                           m.classify_clips(g["faces"], g["frames"]).logits)
@@ -154,11 +156,11 @@ def test_bad_files(tmp_path):
     junk.write_bytes(b"not a model at all, just some text")
     with pytest.raises(RuntimeError, match="not a safetensors file"):
         clipcaer.Model(str(junk))
-    name = fixture_names()[0]
-    raw = (FIXTURES / f"{name}.safetensors").read_bytes()
+    weights = caer_fixtures()[0][1]
+    raw = weights.read_bytes()
     trunc = tmp_path / "trunc.safetensors"
     trunc.write_bytes(raw[: len(raw) // 2])
     with pytest.raises(RuntimeError, match="truncated"):
         clipcaer.Model(str(trunc))
     with pytest.raises(RuntimeError, match="no-such-isa"):
-        clipcaer.Model(str(FIXTURES / f"{name}.safetensors"), isa="no-such-isa")
+        clipcaer.Model(str(weights), isa="no-such-isa")
