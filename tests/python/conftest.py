@@ -1,10 +1,1 @@
-"""Shared pytest setup: paths to the repository, fixtures and ../shared."""
-import pathlib
-import sys
-
-REPO = pathlib.Path(__file__).resolve().parents[2]
-FIXTURES = REPO / "tests" / "fixtures"
-SHARED = REPO.parent / "shared"
-
-# The converter is a script directory, importable for tests.
-sys.path.insert(0, str(REPO / "weights"))
+import helpers  # noqa: F401  (puts weights/ and this folder on sys.path)

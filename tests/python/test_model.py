@@ -7,7 +7,7 @@ import struct
 import numpy as np
 import pytest
 
-from conftest import FIXTURES
+from helpers import FIXTURES
 
 clipcaer = pytest.importorskip("clipcaer")
 

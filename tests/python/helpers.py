@@ -1,0 +1,60 @@
+"""Paths and small helpers shared by the Python tests."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+WEIGHTS = REPO / "weights"
+FIXTURES = REPO / "tests" / "fixtures"
+SHARED = REPO.parent / "shared"
+VOCAB = SHARED / "clip" / "bpe_simple_vocab_16e6.txt.gz"
+TOKENIZER_CASES = SHARED / "testdata" / "tokenizer_cases.json"
+
+for p in (str(WEIGHTS), str(Path(__file__).resolve().parent)):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+with open(FIXTURES / "manifest.json") as _f:
+    MANIFEST = json.load(_f)
+
+CAER_WITH_CHECKPOINT = [n for n, m in MANIFEST.items() if m["kind"] == "clip-caer" and m.get("checkpoint_in_git", True)]
+CAER_ALL = [n for n, m in MANIFEST.items() if m["kind"] == "clip-caer"]
+
+# Matrix weights that --dtype bfloat16 stores as BF16 (docs/weights.md), spelled out independently of model_spec.
+BF16_SUFFIXES = ("attn.in_proj_weight", "attn.out_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight",
+                 "fn.to_qkv.weight", "fn.to_out.0.weight", "fn.net.0.weight", "fn.net.3.weight")
+BF16_NAMES = ("visual.conv1.weight", "visual.proj", "text_projection", "project_fc.weight")
+
+
+def is_bf16_tensor(name):
+    return name.endswith(BF16_SUFFIXES) or name in BF16_NAMES
+
+
+def fixture(name, key):
+    return FIXTURES / MANIFEST[name][key]
+
+
+def checkpoint_key(file_name):
+    """Where a file tensor lives in an official checkpoint (clip_model_.* holds the CLIP copy)."""
+    if file_name.startswith(("prompt_learner.", "temporal_net", "project_fc.")):
+        return file_name
+    return "clip_model_." + file_name
+
+
+def convert_args(name, tmp_dir):
+    """The manifest's converter options with file arguments resolved."""
+    args = list(MANIFEST[name]["convert_args"])
+    for i, a in enumerate(args):
+        if i > 0 and args[i - 1] == "--classes":
+            args[i] = str(FIXTURES / a)
+    return args
+
+
+def run_cli(*args, cwd=None):
+    """Runs weights/convert.py in a subprocess: (exit code, stdout, stderr)."""
+    proc = subprocess.run([sys.executable, str(WEIGHTS / "convert.py"), *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=300)
+    return proc.returncode, proc.stdout, proc.stderr
+
