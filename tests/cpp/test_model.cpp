@@ -28,9 +28,19 @@ Tensor read_tensor(const io::SafetensorsFile& f, const std::string& name) {
   return out;
 }
 
+Tensor procedural(const test::Fixture& fx, int stream, std::size_t size) {
+  std::vector<float> v = test::procedural_clips(fx.clips, fx.frames, size, stream);
+  Tensor t({fx.clips, fx.frames, 3, size, size});
+  std::copy(v.begin(), v.end(), t.begin());
+  return t;
+}
+
 Golden load_golden(const test::Fixture& fx) {
   io::SafetensorsFile f(fx.io);
-  return {read_tensor(f, "faces"),          read_tensor(f, "frames"),
+  std::size_t size = 0;
+  if (fx.procedural_inputs) size = Model(fx.weights).image_size();
+  return {fx.procedural_inputs ? procedural(fx, 0, size) : read_tensor(f, "faces"),
+          fx.procedural_inputs ? procedural(fx, 1, size) : read_tensor(f, "frames"),
           read_tensor(f, "logits"),         read_tensor(f, "probs"),
           read_tensor(f, "face_image_features"), read_tensor(f, "context_image_features"),
           read_tensor(f, "face_video_features"), read_tensor(f, "context_video_features"),

@@ -99,6 +99,8 @@ std::string rewrite_header(const std::string& bytes, F&& edit) {
 // weights/make_fixtures.py): name -> weights file, relative to the fixtures dir.
 struct Fixture {
   std::string name, weights, io;
+  bool procedural_inputs = false;  // inputs not stored: see procedural_clips()
+  std::size_t clips = 0, frames = 0;
 };
 
 inline std::vector<Fixture> caer_fixtures() {
@@ -108,7 +110,26 @@ inline std::vector<Fixture> caer_fixtures() {
   for (auto it = manifest.begin(); it != manifest.end(); ++it)
     if (it.value().value("kind", "") == "clip-caer")
       out.push_back({it.key(), dir + "/" + it.value()["weights"].get<std::string>(),
-                     dir + "/" + it.value()["io"].get<std::string>()});
+                     dir + "/" + it.value()["io"].get<std::string>(),
+                     it.value().value("inputs", "") == "procedural", it.value().value("clips", std::size_t{0}),
+                     it.value().value("clip_frames", std::size_t{0})});
+  return out;
+}
+
+// The procedural clips of weights/fixture_inputs.py, bit for bit: stream 0
+// faces, 1 frames; (clips, frames, 3, size, size) floats.
+inline std::vector<float> procedural_clips(std::size_t clips, std::size_t frames, std::size_t size, int stream) {
+  std::vector<float> out(clips * frames * 3 * size * size);
+  std::size_t i = 0;
+  for (std::size_t n = 0; n < clips; ++n)
+    for (std::size_t t = 0; t < frames; ++t)
+      for (std::size_t c = 0; c < 3; ++c)
+        for (std::size_t y = 0; y < size; ++y)
+          for (std::size_t x = 0; x < size; ++x) {
+            std::size_t v = ((7 + 10 * n) * x + (13 + 6 * n) * y + 3 * ((x * y) % 31) + 29 * t + 53 * c +
+                             97 * static_cast<std::size_t>(stream)) % 256 >> n;
+            out[i++] = static_cast<float>(v) / 255.0f;
+          }
   return out;
 }
 

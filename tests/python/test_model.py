@@ -7,7 +7,8 @@ import struct
 import numpy as np
 import pytest
 
-from helpers import FIXTURES
+from fixture_inputs import procedural_clips
+from helpers import FIXTURES, MANIFEST
 
 clipcaer = pytest.importorskip("clipcaer")
 
@@ -29,9 +30,17 @@ def read_safetensors(path):
 
 def caer_fixtures():
     """(name, weights path, io path) of every CLIP-CAER fixture in manifest.json."""
-    manifest = json.loads((FIXTURES / "manifest.json").read_text())
     return [(name, FIXTURES / e["weights"], FIXTURES / e["io"])
-            for name, e in sorted(manifest.items()) if e["kind"] == "clip-caer"]
+            for name, e in sorted(MANIFEST.items()) if e["kind"] == "clip-caer"]
+
+
+def load_io(name, io, image_size):
+    g = read_safetensors(io)
+    e = MANIFEST[name]
+    if e.get("inputs") == "procedural":
+        g["faces"], g["frames"] = procedural_clips(e["clips"], e["clip_frames"], image_size)
+        assert np.array_equal(g["faces"][..., :8, :8], g["faces_corner"])
+    return g
 
 
 def cosine_min(a, b):
@@ -42,14 +51,16 @@ def cosine_min(a, b):
 
 @pytest.fixture(scope="module", params=caer_fixtures(), ids=lambda f: f[0])
 def case(request):
-    _, weights, io = request.param
-    return clipcaer.Model(str(weights), threads=2), read_safetensors(io)
+    name, weights, io = request.param
+    m = clipcaer.Model(str(weights), threads=2)
+    return m, load_io(name, io, m.image_size)
 
 
 @pytest.fixture(scope="module")
 def small():
-    _, weights, io = caer_fixtures()[0]
-    return clipcaer.Model(str(weights)), read_safetensors(io)
+    name, weights, io = caer_fixtures()[0]
+    m = clipcaer.Model(str(weights))
+    return m, load_io(name, io, m.image_size)
 
 
 def test_parity_with_reference(case):
