@@ -8,5 +8,6 @@ namespace clipcaer::python {
 namespace py = pybind11;
 
 void register_errors(py::module_& m);
+void register_preprocess(py::module_& m);
 
 }  // namespace clipcaer::python
