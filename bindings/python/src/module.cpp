@@ -5,4 +5,5 @@ PYBIND11_MODULE(_clipcaer, m) {
   m.doc() = "clipcaer: CLIP-CAER inference (C++ core)";
   register_errors(m);
   register_model(m);
+  register_preprocess(m);
 }

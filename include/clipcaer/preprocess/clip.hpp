@@ -1,0 +1,149 @@
+// load_clip: the official test-mode input pipeline for one clip, from a frames
+// folder or from frames already in memory, to the two model inputs
+// faces and frames, each float32 (T, 3, S, S) in [0, 1].
+// Each chosen frame is decoded once and feeds both streams; frames are
+// processed in parallel when a ThreadPool is given.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "clipcaer/core/error.hpp"
+#include "clipcaer/core/tensor.hpp"
+#include "clipcaer/core/thread_pool.hpp"
+#include "clipcaer/io/boxes.hpp"
+#include "clipcaer/io/frame_folder.hpp"
+#include "clipcaer/io/image.hpp"
+#include "clipcaer/io/image_decode.hpp"
+#include "clipcaer/preprocess/frame_sampling.hpp"
+#include "clipcaer/preprocess/streams.hpp"
+#include "clipcaer/preprocess/to_tensor.hpp"
+
+namespace clipcaer {
+
+inline constexpr std::size_t kMaxClipSegments = 4096;
+inline constexpr std::size_t kMaxClipImageSize = 4096;
+
+struct Clip {
+  Tensor faces;                     // (T, 3, S, S) face crops
+  Tensor frames;                    // (T, 3, S, S) letterboxed context frames
+  std::vector<std::size_t> indices;  // chosen frame of each segment, into the sorted frame list
+  std::vector<std::string> files;   // its file name (empty names for unnamed in-memory frames)
+  std::size_t face_boxes_used = 0;  // segments whose face came from a box (others: whole frame)
+  bool body_box_used = false;
+};
+
+namespace detail {
+
+inline void check_clip_args(std::size_t num_segments, std::size_t size) {
+  require(num_segments >= 1 && num_segments <= kMaxClipSegments, ErrorCode::invalid_argument, "num_segments ",
+          num_segments, " is out of range [1, ", kMaxClipSegments, "]");
+  require(size >= 1 && size <= kMaxClipImageSize, ErrorCode::invalid_argument, "image size ", size,
+          " is out of range [1, ", kMaxClipImageSize, "]");
+  require(num_segments * size * size <= (std::size_t{1} << 28), ErrorCode::invalid_argument, "a clip of ",
+          num_segments, " frames of ", size, "x", size, " is too large");
+}
+
+// frame(i) -> ImageView (or an object with .view()) of frame i; `names[i]` its file name.
+template <class FrameSource>
+Clip build_clip(std::size_t num_frames, const std::vector<std::string>& names, FrameSource&& frame,
+                const ClipBoxes& boxes, std::size_t num_segments, std::size_t size, ThreadPool* pool,
+                const std::string& where) {
+  check_clip_args(num_segments, size);
+  Clip clip;
+  clip.indices = preprocess::sample_frame_indices(num_frames, num_segments);
+  clip.files.reserve(num_segments);
+  for (std::size_t i : clip.indices) clip.files.push_back(names.empty() ? std::string() : names[i]);
+  clip.faces = Tensor({num_segments, 3, size, size});
+  clip.frames = Tensor({num_segments, 3, size, size});
+  clip.body_box_used = boxes.body.has_value();
+  const Box* body = boxes.body ? &*boxes.body : nullptr;
+
+  // Distinct frames, each with the segments that use it.
+  std::vector<std::size_t> unique = clip.indices;
+  std::sort(unique.begin(), unique.end());
+  unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
+  std::vector<const Box*> face_box(num_frames, nullptr);
+  for (std::size_t f : unique) {
+    if (names.empty()) continue;
+    auto it = boxes.faces.find(names[f]);
+    if (it != boxes.faces.end()) face_box[f] = &it->second;
+  }
+  for (std::size_t f : clip.indices) clip.face_boxes_used += face_box[f] ? 1 : 0;
+
+  const std::size_t per_image = 3 * size * size;
+  auto work = [&](std::size_t u) {
+    const std::size_t f = unique[u];
+    const auto& source = frame(f);
+    const ImageView view = source.view();
+    Image scratch(size, size);
+    std::size_t first_seg = 0;
+    while (clip.indices[first_seg] != f) ++first_seg;
+    const std::string label = names.empty() ? "frame " + std::to_string(f) : "frame '" + names[f] + "'";
+    try {
+      preprocess::face_stream_image(view, face_box[f], scratch.mutable_view());
+      preprocess::to_chw_float(scratch.view(), clip.faces.data() + first_seg * per_image);
+      preprocess::context_stream_image(view, body, scratch.mutable_view());
+      preprocess::to_chw_float(scratch.view(), clip.frames.data() + first_seg * per_image);
+    } catch (const Error& e) {
+      throw Error(e.code(), label + where + ": " + e.what());
+    }
+    for (std::size_t s = first_seg + 1; s < num_segments; ++s) {
+      if (clip.indices[s] != f) continue;
+      std::memcpy(clip.faces.data() + s * per_image, clip.faces.data() + first_seg * per_image,
+                  per_image * sizeof(float));
+      std::memcpy(clip.frames.data() + s * per_image, clip.frames.data() + first_seg * per_image,
+                  per_image * sizeof(float));
+    }
+  };
+  if (pool)
+    pool->parallel_for(unique.size(), work);
+  else
+    for (std::size_t u = 0; u < unique.size(); ++u) work(u);
+  return clip;
+}
+
+struct ViewHolder {
+  ImageView v;
+  ImageView view() const noexcept { return v; }
+};
+
+}  // namespace detail
+
+// The clip in folder `frames_dir`: its JPEG/PNG/BMP files sorted by name,
+// num_segments of them chosen by the official test rule, each turned into a
+// size x size face crop and context frame. Face boxes are looked up by frame
+// file name in `boxes.faces`; `boxes.body` is the clip's body box.
+inline Clip load_clip(const std::string& frames_dir, const ClipBoxes& boxes = {}, std::size_t num_segments = 16,
+                      std::size_t size = 224, ThreadPool* pool = nullptr) {
+  detail::check_clip_args(num_segments, size);
+  const std::vector<std::string> names = io::list_frame_files(frames_dir);
+  std::string dir = frames_dir;
+  if (!dir.empty() && dir.back() != '/') dir += '/';
+  auto decode = [&](std::size_t i) { return io::read_image(dir + names[i]); };
+  return detail::build_clip(names.size(), names, decode, boxes, num_segments, size, pool,
+                            " of '" + frames_dir + "'");
+}
+
+// The same from the clip's frames in memory, in clip order (the folder
+// version sorts by name first). `frame_names` (one per frame, or empty) are
+// the keys of `boxes.faces`; face boxes need them.
+inline Clip load_clip(const std::vector<Image>& frames, const std::vector<std::string>& frame_names,
+                      const ClipBoxes& boxes = {}, std::size_t num_segments = 16, std::size_t size = 224,
+                      ThreadPool* pool = nullptr) {
+  detail::check_clip_args(num_segments, size);
+  require(!frames.empty(), ErrorCode::invalid_argument, "load_clip: no frames given");
+  require(frame_names.empty() || frame_names.size() == frames.size(), ErrorCode::invalid_argument, "load_clip: ",
+          frames.size(), " frames but ", frame_names.size(), " frame names");
+  require(!frame_names.empty() || boxes.faces.empty(), ErrorCode::invalid_argument,
+          "load_clip: face boxes are keyed by frame file name, but no frame names were given");
+  for (std::size_t i = 0; i < frames.size(); ++i)
+    require(!frames[i].empty(), ErrorCode::invalid_argument, "load_clip: frame ", i, " is empty");
+  auto view = [&](std::size_t i) { return detail::ViewHolder{frames[i].view()}; };
+  return detail::build_clip(frames.size(), frame_names, view, boxes, num_segments, size, pool, "");
+}
+
+}  // namespace clipcaer
