@@ -1,0 +1,49 @@
+// Shared by classify and eval: one clip folder -> preprocessing -> prediction.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "args.hpp"
+#include "clipcaer/core/thread_pool.hpp"
+#include "clipcaer/io/box_index.hpp"
+#include "clipcaer/model.hpp"
+#include "clipcaer/preprocess/clip.hpp"
+
+namespace clipcaer::cli {
+
+inline ModelOptions model_options(const Args& a) {
+  ModelOptions o;
+  o.threads = a.get_size("threads", 0);
+  o.isa = a.get("isa");
+  return o;
+}
+
+class ClipRunner {
+ public:
+  ClipRunner(const Model& model, const io::BoxIndex& boxes, std::size_t threads)
+      : model_(model), boxes_(boxes), pool_(threads) {}
+
+  // clip_dirs: spellings of the folder for box lookup; the first is read.
+  Prediction run(const std::vector<std::string>& clip_dirs) {
+    const ClipBoxes b = boxes_.lookup(clip_dirs);
+    Clip clip = load_clip(clip_dirs.front(), b, model_.num_frames(), model_.image_size(), &pool_);
+    return model_.classify_clip(clip.faces, clip.frames);
+  }
+
+ private:
+  const Model& model_;
+  const io::BoxIndex& boxes_;
+  ThreadPool pool_;
+};
+
+inline nlohmann::json prediction_json(const std::string& clip, const Prediction& p,
+                                      const std::vector<std::string>& names) {
+  nlohmann::json probs = nlohmann::json::object();
+  for (std::size_t c = 0; c < names.size(); ++c) probs[names[c]] = p.probs[c];
+  return {{"clip", clip}, {"label", p.label}, {"index", p.index}, {"probs", probs}, {"logits", p.logits}};
+}
+
+}  // namespace clipcaer::cli

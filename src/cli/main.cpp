@@ -1,0 +1,71 @@
+// clipcaer: classify clips, evaluate on a labelled list, inspect a model.
+// Exit codes: 0 ok, 1 failure (message on stderr), 2 usage error.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "args.hpp"
+#include "clipcaer/core/error.hpp"
+#include "clipcaer/version.hpp"
+#include "commands.hpp"
+
+namespace {
+
+const char* const kUsage =
+    "usage: clipcaer <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  classify  --model M.safetensors CLIP_DIR...   classify clip folders of frames\n"
+    "  eval      --model M --list test.txt           WAR, UAR, confusion matrix on a labelled list\n"
+    "  info      M.safetensors                       config, classes, size of a model\n"
+    "\n"
+    "  clipcaer <command> --help   options of one command\n"
+    "  clipcaer --version\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace clipcaer::cli;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::fputs(kUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version") {
+    std::printf("clipcaer %s\n", CLIPCAER_VERSION_STRING);
+    return 0;
+  }
+  const std::string command = args[0];
+  args.erase(args.begin());
+  struct Command {
+    const char* name;
+    int (*run)(const std::vector<std::string>&);
+    const char* help;
+  };
+  const Command commands[] = {{"classify", run_classify, kClassifyHelp},
+                              {"eval", run_eval, kEvalHelp},
+                              {"info", run_info, kInfoHelp}};
+  for (const Command& c : commands) {
+    if (command != c.name) continue;
+    for (const auto& a : args)
+      if (a == "--help" || a == "-h") {
+        std::fputs(c.help, stdout);
+        return 0;
+      }
+    try {
+      return c.run(args);
+    } catch (const UsageError& e) {
+      std::fprintf(stderr, "clipcaer %s: %s\n\n%s", c.name, e.what(), c.help);
+      return 2;
+    } catch (const clipcaer::Error& e) {
+      std::fprintf(stderr, "clipcaer %s: error: %s\n", c.name, e.what());
+      return 1;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "clipcaer %s: error: %s\n", c.name, e.what());
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "clipcaer: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+  return 2;
+}
