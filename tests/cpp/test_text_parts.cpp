@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "clipcaer/io/safetensors.hpp"
 #include "clipcaer/text/bpe.hpp"
 #include "clipcaer/text/clean.hpp"
 #include "clipcaer/text/gzip.hpp"
@@ -126,6 +127,20 @@ TEST_CASE("tokenizer construction: from path, gzip bytes and text agree") {
   std::string crlf;
   for (char c : clip_merges_text()) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
   CHECK(Tokenizer::from_merges_text(crlf).encode(t) == clip_tokenizer().encode(t));
+}
+
+TEST_CASE("tokenizer construction: from a weights file's tokenizer.bpe_vocab_gz tensor") {
+  const std::string gz = test::read_bytes(clip_merges_path());
+  TempFile f("tok.safetensors");
+  test::SafetensorsBuilder().add("tokenizer.bpe_vocab_gz", "U8", {gz.size()}, gz.data(), gz.size()).write(f.path);
+  const io::SafetensorsFile weights(f.path);
+  const io::TensorInfo& t = weights.tensor("tokenizer.bpe_vocab_gz");
+  REQUIRE(t.dtype == DType::u8);
+  const Tokenizer tok = Tokenizer::from_gzip_bytes(t.data, t.nbytes, "tensor tokenizer.bpe_vocab_gz");
+  CHECK(tok.encode("a photo of a student") == clip_tokenizer().encode("a photo of a student"));
+  const auto e = catch_error([&] { Tokenizer::from_gzip_bytes(t.data, 100, "tensor tokenizer.bpe_vocab_gz"); });
+  CHECK(e.code == ErrorCode::format);
+  CHECK(contains(e.message, "tensor tokenizer.bpe_vocab_gz: gzip data is truncated"));
 }
 
 TEST_CASE("tokenizer construction: missing and corrupt files") {
