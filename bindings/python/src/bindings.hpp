@@ -8,5 +8,6 @@ namespace clipcaer::python {
 namespace py = pybind11;
 
 void register_errors(py::module_& m);
+void register_tokenizer(py::module_& m);
 
 }  // namespace clipcaer::python

@@ -4,4 +4,5 @@ PYBIND11_MODULE(_clipcaer, m) {
   using namespace clipcaer::python;
   m.doc() = "clipcaer: CLIP-CAER inference (C++ core)";
   register_errors(m);
+  register_tokenizer(m);
 }
