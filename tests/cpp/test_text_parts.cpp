@@ -23,6 +23,7 @@
 using namespace clipcaer;
 using namespace clipcaer::text;
 using clipcaer::test::catch_error;
+using clipcaer::test::contains;
 using clipcaer::test::clip_merges_path;
 using clipcaer::test::clip_merges_text;
 using clipcaer::test::clip_tokenizer;
@@ -30,8 +31,6 @@ using clipcaer::test::gzip_bytes;
 using clipcaer::test::TempFile;
 
 namespace {
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 std::u32string u32(std::string_view utf8) { return decode_utf8(utf8); }
 

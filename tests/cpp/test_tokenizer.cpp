@@ -17,6 +17,7 @@
 
 using namespace clipcaer;
 using clipcaer::test::catch_error;
+using clipcaer::test::contains;
 using clipcaer::test::clip_merges_path;
 using clipcaer::test::clip_tokenizer;
 using text::Tokenizer;
@@ -43,8 +44,6 @@ std::vector<std::int32_t> padded(std::vector<std::int32_t> ids, std::size_t cont
 std::vector<std::int32_t> row_of(const text::TokenBatch& b, std::size_t r) {
   return std::vector<std::int32_t>(b.row(r), b.row(r) + b.cols);
 }
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 }  // namespace
 

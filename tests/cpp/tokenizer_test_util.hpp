@@ -29,6 +29,8 @@ inline const text::Tokenizer& clip_tokenizer() {
   return tokenizer;
 }
 
+inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
 // What a call throws; code internal and message "<no error>" when it throws nothing.
 struct Caught {
   ErrorCode code;
