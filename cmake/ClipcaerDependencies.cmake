@@ -15,3 +15,8 @@ find_package(nlohmann_json 3.9 QUIET)
 if(NOT nlohmann_json_FOUND)
   message(FATAL_ERROR "clipcaer needs nlohmann_json >= 3.9 (Debian: apt-get install nlohmann-json3-dev)")
 endif()
+# zlib reads the gzip CLIP merges file (text/gzip.hpp).
+find_package(ZLIB QUIET)
+if(NOT ZLIB_FOUND)
+  message(FATAL_ERROR "clipcaer needs zlib (Debian: apt-get install zlib1g-dev)")
+endif()

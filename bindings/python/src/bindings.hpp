@@ -10,5 +10,6 @@ namespace py = pybind11;
 void register_errors(py::module_& m);
 void register_model(py::module_& m);
 void register_preprocess(py::module_& m);
+void register_tokenizer(py::module_& m);
 
 }  // namespace clipcaer::python

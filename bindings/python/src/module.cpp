@@ -6,4 +6,5 @@ PYBIND11_MODULE(_clipcaer, m) {
   register_errors(m);
   register_model(m);
   register_preprocess(m);
+  register_tokenizer(m);
 }
