@@ -99,6 +99,18 @@ CLIPCAER_API clipcaer_status clipcaer_classify_clips(const clipcaer_model* model
                                                      float* logits, float* probs, size_t capacity,
                                                      size_t* top_indices);
 
+/* A clip folder end to end: its image files (JPEG/PNG/BMP) sorted by name, T
+ * of them sampled as the official test loader does, face crops and context
+ * frames made with the official preprocessing, then classified.
+ * face_boxes_json / body_boxes_json: paths to the official box files
+ * ({clip_dir: {frame_file: [l,u,r,b]}} and {clip_dir: [l,u,r,b]}), or NULL;
+ * the clip is looked up by frames_dir as given, then by its absolute path.
+ * Outputs as clipcaer_classify_clip. */
+CLIPCAER_API clipcaer_status clipcaer_classify_folder(const clipcaer_model* model, const char* frames_dir,
+                                                      const char* face_boxes_json, const char* body_boxes_json,
+                                                      float* logits, float* probs, size_t capacity,
+                                                      size_t* top_index);
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,7 +8,9 @@
 #include <string>
 #include <unordered_set>
 
+#include "clipcaer/io/box_index.hpp"
 #include "clipcaer/model.hpp"
+#include "clipcaer/preprocess/clip.hpp"
 #include "clipcaer/version.hpp"
 
 struct clipcaer_model {
@@ -95,16 +97,22 @@ void write_predictions(const std::vector<clipcaer::Prediction>& ps, std::size_t 
   }
 }
 
+clipcaer_status check_capacity(const clipcaer::Model& m, std::size_t clips, const float* logits, const float* probs,
+                               std::size_t capacity) {
+  const std::size_t need = clips * m.num_classes();
+  if ((logits || probs) && capacity < need)
+    return fail(CLIPCAER_ERR_BUFFER_TOO_SMALL, "output capacity " + std::to_string(capacity) + " is below the " +
+                                                   std::to_string(need) + " floats this call writes");
+  return CLIPCAER_OK;
+}
+
 clipcaer_status classify(const clipcaer_model* model, const float* faces, const float* frames, std::size_t clips,
                          std::size_t num_frames, float* logits, float* probs, std::size_t capacity,
                          std::size_t* top) noexcept {
   return with_model(model, [&](const clipcaer::Model& m) {
     require_out(faces, "faces");
     require_out(frames, "frames");
-    const std::size_t need = clips * m.num_classes();
-    if ((logits || probs) && capacity < need)
-      return fail(CLIPCAER_ERR_BUFFER_TOO_SMALL, "output capacity " + std::to_string(capacity) + " is below the " +
-                                                     std::to_string(need) + " floats this call writes");
+    if (clipcaer_status st = check_capacity(m, clips, logits, probs, capacity)) return st;
     const std::size_t s = m.image_size();
     auto ps = m.classify_clips(clipcaer::ClipBatch{faces, frames, clips, num_frames, 3, s, s});
     write_predictions(ps, m.num_classes(), logits, probs, top);
@@ -242,6 +250,19 @@ clipcaer_status clipcaer_classify_clips(const clipcaer_model* model, const float
                                         size_t num_clips, size_t num_frames, float* logits, float* probs,
                                         size_t capacity, size_t* top_indices) {
   return classify(model, faces, frames, num_clips, num_frames, logits, probs, capacity, top_indices);
+}
+
+clipcaer_status clipcaer_classify_folder(const clipcaer_model* model, const char* frames_dir,
+                                         const char* face_boxes_json, const char* body_boxes_json, float* logits,
+                                         float* probs, size_t capacity, size_t* top_index) {
+  return with_model(model, [&](const clipcaer::Model& m) {
+    require_out(frames_dir, "frames_dir");
+    if (clipcaer_status st = check_capacity(m, 1, logits, probs, capacity)) return st;
+    const clipcaer::io::BoxIndex boxes(face_boxes_json ? face_boxes_json : "", body_boxes_json ? body_boxes_json : "");
+    clipcaer::Clip clip = clipcaer::load_clip(frames_dir, boxes.lookup({frames_dir}), m.num_frames(), m.image_size());
+    write_predictions({m.classify_clip(clip.faces, clip.frames)}, m.num_classes(), logits, probs, top_index);
+    return CLIPCAER_OK;
+  });
 }
 
 }  // extern "C"
