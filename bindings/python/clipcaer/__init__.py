@@ -1,3 +1,24 @@
-"""clipcaer: CLIP-CAER academic emotion recognition, C++ inference from Python."""
+"""clipcaer: CLIP-CAER academic emotion recognition, fast C++ inference from Python.
+
+    import clipcaer
+    model = clipcaer.Model("clip_caer.safetensors")
+    r = model.classify_folder("clip_frames/")
+    print(r.label, r.probs)
+
+See docs/api-python.md.
+"""
 
 from ._clipcaer import *  # noqa: F401,F403
+from ._clipcaer import Model, __version__, load_clip  # noqa: F401
+
+
+def _classify_folder(self, frames_dir, face_boxes=None, body_box=None, **kwargs):
+    """Preprocess a clip folder as the official test loader does (load_clip)
+    and classify it. face_boxes / body_box as in load_clip; other keyword
+    arguments go to classify_clip. Returns a Prediction."""
+    faces, frames = load_clip(frames_dir, face_boxes=face_boxes, body_box=body_box,
+                              num_segments=self.num_frames, size=self.image_size)
+    return self.classify_clip(faces, frames, **kwargs)
+
+
+Model.classify_folder = _classify_folder

@@ -1,8 +1,11 @@
 #include "bindings.hpp"
 
+#include "clipcaer/version.hpp"
+
 PYBIND11_MODULE(_clipcaer, m) {
   using namespace clipcaer::python;
   m.doc() = "clipcaer: CLIP-CAER inference (C++ core)";
+  m.attr("__version__") = CLIPCAER_VERSION_STRING;
   register_errors(m);
   register_model(m);
   register_preprocess(m);
