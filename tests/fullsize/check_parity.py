@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Full-size parity check of clipcaer against the PyTorch reference (not run
-in CI; needs torch, ~3 GB of memory and ~1.3 GB of disk in a temp folder).
+in CI; needs torch, ~4 GB of memory and 1.3 GB of disk in a temp folder).
 
     /usr/bin/python3 tests/fullsize/check_parity.py [--build-dir build/python] [--keep DIR]
 
