@@ -272,7 +272,7 @@ def _read_member(zf, path, name):
         return zf.read(name)
     except KeyError:
         raise ConvertError(f"{path}: zip archive has no entry {name}") from None
-    except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as e:
+    except (zipfile.BadZipFile, EOFError, zlib.error, OSError, NotImplementedError) as e:
         raise ConvertError(f"{path}: damaged or truncated zip archive (entry {name}: {e})") from None
 
 
