@@ -288,7 +288,7 @@ def make_demo(spec, out_dir, demo_path, tmp):
             "io": name + ".io.safetensors", "inputs": "procedural", "clips": 2,
             "clip_frames": spec["clip_frames"], "convert_args": [],
             "config": file_config(cfg, model.prompt_learner.eot_positions.tolist()),
-            "classes": [c["name"] for c in RAER_CLASSES]}
+            "class_names": [c["name"] for c in RAER_CLASSES]}
 
 
 def main():
