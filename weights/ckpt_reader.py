@@ -3,7 +3,9 @@ executing pickled code.
 
 A torch.save file is a zip: `<prefix>/data.pkl` (the pickled object),
 `<prefix>/data/<key>` (raw storages), `<prefix>/version`, maybe
-`<prefix>/byteorder`. The restricted unpickler resolves only the globals it can
+`<prefix>/byteorder`. A TorchScript archive (torch.jit.save, e.g. OpenAI's
+ViT-B-32.pt) has the same parts plus code and constants; its module tree is
+flattened into a state dict. The restricted unpickler resolves only the globals it can
 build safely (tensors, OrderedDict, numpy arrays and scalars, a few pure
 builtins); every other global becomes an inert `Placeholder`.
 """
@@ -216,10 +218,7 @@ def load_checkpoint(path):
     with zf:
         names = zf.namelist()
         pkls = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1]
-        if any(n.endswith("/constants.pkl") and n.count("/") == 1 for n in names):
-            raise ConvertError(
-                f"{path}: a TorchScript archive, not a torch.save checkpoint; save its state dict first: "
-                "torch.save(torch.jit.load(p, map_location='cpu').state_dict(), 'state_dict.pth')")
+        torchscript = any(n.endswith("/constants.pkl") and n.count("/") == 1 for n in names)
         if len(pkls) != 1:
             raise ConvertError(f"{path}: zip archive is not a PyTorch checkpoint (no single <name>/data.pkl)")
         prefix = pkls[0][: -len("data.pkl")]
@@ -238,12 +237,34 @@ def load_checkpoint(path):
 
         data = _read_member(zf, path, pkls[0])
         try:
-            return _RestrictedUnpickler(io.BytesIO(data), load_storage).load()
+            obj = _RestrictedUnpickler(io.BytesIO(data), load_storage).load()
         except ConvertError:
             raise
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
                 IndexError, KeyError, OverflowError, MemoryError) as e:
             raise ConvertError(f"{path}: cannot unpickle {pkls[0]}: {e}") from None
+    return _torchscript_state_dict(obj, path) if torchscript else obj
+
+
+def _torchscript_state_dict(root, path):
+    """The tensors of a TorchScript archive's module tree (e.g. OpenAI's
+    ViT-B-32.pt) as a state dict. Its data.pkl pickles each module as a
+    `__torch__.*` object whose state maps attribute names to tensors and
+    submodules; only that data is read, the archive's code never is."""
+    if not (isinstance(root, Placeholder) and root.qualname.startswith("__torch__.")):
+        raise ConvertError(f"{path}: a TorchScript archive whose data.pkl holds no module")
+    out = collections.OrderedDict()
+
+    def walk(module, prefix):
+        state = module.state if isinstance(module.state, dict) else {}
+        for name, value in state.items():
+            if isinstance(value, np.ndarray):
+                out[prefix + name] = value
+            elif isinstance(value, Placeholder) and value.qualname.startswith("__torch__."):
+                walk(value, f"{prefix}{name}.")
+
+    walk(root, "")
+    return out
 
 
 def _read_member(zf, path, name):
@@ -251,7 +272,7 @@ def _read_member(zf, path, name):
         return zf.read(name)
     except KeyError:
         raise ConvertError(f"{path}: zip archive has no entry {name}") from None
-    except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as e:
+    except (zipfile.BadZipFile, EOFError, zlib.error, OSError, NotImplementedError) as e:
         raise ConvertError(f"{path}: damaged or truncated zip archive (entry {name}: {e})") from None
 
 

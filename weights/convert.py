@@ -47,8 +47,8 @@ def read_vocab(path):
         first = gzip.decompress(raw).split(b"\n", 1)[0]
     except (OSError, EOFError, zlib.error) as e:
         raise ConvertError(f"{path}: not a gzip file: {e}") from None
-    if not first.startswith(b"#version"):
-        raise ConvertError(f"{path}: not a CLIP BPE merges file (first line is not '#version...')")
+    if b"#version" not in first:  # CLIP's file starts: "bpe_simple_vocab_16e6.txt#version: 0.2
+        raise ConvertError(f"{path}: not a CLIP BPE merges file (no '#version' on its first line)")
     return raw
 
 

@@ -28,7 +28,7 @@ sys.path.insert(0, HERE)
 import convert  # noqa: E402
 from class_list import RAER_CLASSES  # noqa: E402
 from fixture_inputs import FORMULA, procedural_clips  # noqa: E402
-from reference import CLIP, CLIPCAER, Config, randomize_, random_prompt_ids  # noqa: E402
+from reference import CLIP, CLIPCAER, Config, float64_copy, randomize_, random_prompt_ids  # noqa: E402
 from st_format import write_safetensors  # noqa: E402
 
 REPO = os.path.dirname(HERE)
@@ -168,10 +168,7 @@ def state_dict_as(model, dtype):
 
 @torch.no_grad()
 def goldens(model, faces, frames):
-    m64 = CLIPCAER(model.cfg).double()
-    m64.load_state_dict(model.state_dict())
-    m64.prompt_learner.eot_positions.copy_(model.prompt_learner.eot_positions)
-    out = m64.eval().features(torch.from_numpy(faces).double(), torch.from_numpy(frames).double())
+    out = float64_copy(model).features(torch.from_numpy(faces).double(), torch.from_numpy(frames).double())
     return {k: v.float().numpy() for k, v in out.items()}
 
 
@@ -291,7 +288,7 @@ def make_demo(spec, out_dir, demo_path, tmp):
             "io": name + ".io.safetensors", "inputs": "procedural", "clips": 2,
             "clip_frames": spec["clip_frames"], "convert_args": [],
             "config": file_config(cfg, model.prompt_learner.eot_positions.tolist()),
-            "classes": [c["name"] for c in RAER_CLASSES]}
+            "class_names": [c["name"] for c in RAER_CLASSES]}
 
 
 def main():

@@ -215,7 +215,7 @@ def collect_tensors(sd, config, warn):
             raise ConvertError(f"{sd.path}: tensor '{key}' has shape {tuple(array.shape)}, expected {shape}")
         if array.dtype.kind != "f":
             raise ConvertError(f"{sd.path}: tensor '{key}' has dtype {array.dtype}, expected floating point")
-        array = np.ascontiguousarray(array, np.float32)
+        array = np.asarray(array, np.float32, order="C")
         bad = array.size - int(np.count_nonzero(np.isfinite(array)))
         if bad:
             raise ConvertError(f"{sd.path}: tensor '{key}' has {bad} non-finite values")

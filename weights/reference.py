@@ -397,19 +397,32 @@ def random_prompt_ids(cfg, lengths, seed, x_token=None):
     return torch.from_numpy(ids)
 
 
+def float64_copy(model):
+    """A float64 copy of a CLIPCAER (goldens are computed in float64)."""
+    m64 = CLIPCAER(model.cfg).double()
+    m64.load_state_dict(model.state_dict())
+    m64.prompt_learner.eot_positions.copy_(model.prompt_learner.eot_positions)
+    return m64.eval()
+
+
+def model_from_state_dict(state, temporal_heads=8, path="state dict"):
+    """A CLIPCAER holding an official state dict (torch tensors or numpy arrays)."""
+    from model_spec import StateDict, derive_config, find_eot_positions
+
+    arrays = {k: v.detach().cpu().numpy() if torch.is_tensor(v) else np.asarray(v) for k, v in state.items()}
+    sd = StateDict(arrays, path, "clip-caer")
+    config = derive_config(sd, temporal_heads)
+    model = CLIPCAER(Config.from_file_config(config))
+    model.load_state_dict({k: torch.as_tensor(v, dtype=torch.float32) for k, v in arrays.items()}, strict=True)
+    named = {"token_embedding.weight": arrays["clip_model_.token_embedding.weight"],
+             "prompt_learner.token_suffix": arrays["prompt_learner.token_suffix"]}
+    model.prompt_learner.eot_positions.copy_(torch.tensor(find_eot_positions(sd, config, named)))
+    return model.eval()
+
+
 def load_reference(path, temporal_heads=8):
     """A CLIPCAER holding the weights of checkpoint `path` (read without torch.load)."""
     from ckpt_reader import load_checkpoint
-    from model_spec import StateDict, derive_config, find_eot_positions, find_state_dict
+    from model_spec import find_state_dict
 
-    tensors = find_state_dict(load_checkpoint(path), path)
-    sd = StateDict(tensors, path, "clip-caer")
-    config = derive_config(sd, temporal_heads)
-    model = CLIPCAER(Config.from_file_config(config))
-    state = {k: torch.from_numpy(np.array(v, np.float32)) for k, v in tensors.items()}
-    model.load_state_dict(state, strict=True)
-    named = {"token_embedding.weight": tensors["clip_model_.token_embedding.weight"],
-             "prompt_learner.token_suffix": tensors["prompt_learner.token_suffix"]}
-    eot = find_eot_positions(sd, config, named)
-    model.prompt_learner.eot_positions.copy_(torch.tensor(eot))
-    return model.eval()
+    return model_from_state_dict(find_state_dict(load_checkpoint(path), path), temporal_heads, path)

@@ -27,7 +27,7 @@ MAX_HEADER_BYTES = 100 << 20
 
 def f32_to_bf16_bits(a):
     """float32 -> bfloat16 bit patterns, rounding to nearest even; NaN stays (quiet) NaN."""
-    a = np.ascontiguousarray(a, np.float32)
+    a = np.asarray(a, np.float32, order="C")
     u = a.view(np.uint32).astype(np.uint64)
     bits = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
     nan = np.isnan(a)
@@ -45,7 +45,7 @@ def write_safetensors(path, tensors, metadata):
     starts aligned to its element size. The file is replaced atomically."""
     entries = []
     for name, dtype, array in tensors:
-        array = np.ascontiguousarray(array, DTYPES[dtype])
+        array = np.asarray(array, DTYPES[dtype], order="C")  # keeps 0-d shapes
         entries.append((name, dtype, array))
     entries.sort(key=lambda e: -e[2].itemsize)
     header = {"__metadata__": dict(metadata)} if metadata else {}
@@ -83,7 +83,7 @@ def read_safetensors(path, widen_bf16=True):
     """Returns (tensors, metadata, header). Validates the layout as the C++
     loader does; BF16 tensors come back as float32 unless widen_bf16=False."""
     with open(path, "rb") as f:
-        blob = f.read()
+        blob = bytearray(f.read())  # writable arrays
 
     def fail(msg):
         raise ConvertError(f"{path}: {msg}")

@@ -165,9 +165,10 @@ def _strides(shape):
     return tuple(reversed(strides))
 
 
-def write_pth(path, obj, archive=None, big_endian=False):
+def write_pth(path, obj, archive=None, big_endian=False, extra=None):
     """torch.save-format zip holding `obj` (dicts, lists, tuples, scalars,
-    numpy arrays / BF16 / View as tensors, Global / Call / Object as other globals)."""
+    numpy arrays / BF16 / View as tensors, Global / Call / Object as other
+    globals); `extra` adds members ({name under the archive folder: bytes})."""
     archive = archive or "archive"
     em = _Emitter(big_endian)
     em.emit(obj)
@@ -178,3 +179,5 @@ def write_pth(path, obj, archive=None, big_endian=False):
         for key, raw in em.storages:
             zf.writestr(f"{archive}/data/{key}", raw)
         zf.writestr(f"{archive}/version", "3\n")
+        for name, raw in (extra or {}).items():
+            zf.writestr(f"{archive}/{name}", raw)

@@ -4,6 +4,7 @@ them with pth_writer (numpy only; no torch needed)."""
 import json
 import shutil
 import struct
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -14,7 +15,7 @@ from helpers import (CAER_WITH_CHECKPOINT, FIXTURES, MANIFEST, checkpoint_key, c
 from ckpt_reader import load_checkpoint
 from convert import convert, main
 from errors import ConvertError
-from pth_writer import write_pth
+from pth_writer import Object, write_pth
 from st_format import f32_to_bf16_bits, read_safetensors
 
 
@@ -145,6 +146,51 @@ def test_plain_clip_state_dict(tmp_path):
     config = json.loads(meta["config"])
     assert config == MANIFEST["clip_a"]["config"] and config["input_normalization"] == "clip"
     assert not any(k.startswith(("prompt_learner", "temporal", "project_fc")) for k in tensors)
+
+
+def as_module_tree(sd, qualname="__torch__.model.CLIP"):
+    """A state dict as the nested `__torch__` objects of a TorchScript archive's data.pkl."""
+    root = {}
+    for key, value in sd.items():
+        node = root
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+
+    def build(name, node):
+        state = {"training": False}
+        state.update((k, build(k, v) if isinstance(v, dict) else v) for k, v in node.items())
+        return Object("__torch__.model", name, state)
+    return build(qualname.rsplit(".", 1)[1], root)
+
+
+def test_torchscript_archive(tmp_path):
+    # Like OpenAI's ViT-B-32.pt: a module tree, code never read, plus a non-parameter tensor attribute.
+    sd = clip_state_dict()
+    sd["transformer.resblocks.0.attn_mask"] = np.triu(np.full((16, 16), -np.inf, np.float32), 1)
+    path = tmp_path / "clip_a.pth"
+    write_pth(path, as_module_tree(sd), extra={"constants.pkl": b"\x80\x02).", "code/__torch__/model.py": b"raise"})
+    out = tmp_path / "clip_a.safetensors"
+    convert(str(path), str(out))
+    assert out.read_bytes() == fixture("clip_a", "weights").read_bytes()
+
+
+def test_torchscript_archive_saved_by_torch(tmp_path):
+    torch = pytest.importorskip("torch")
+    from reference import CLIP, Config
+    tensors, meta, _ = read_safetensors(str(fixture("clip_a", "weights")))
+    model = CLIP(Config.from_file_config(json.loads(meta["config"]))).eval()
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in clip_state_dict().items() if k in model.state_dict()})
+    size = model.visual.conv1.kernel_size[0] * int(round((tensors["visual.positional_embedding"].shape[0] - 1) ** 0.5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        traced = torch.jit.trace_module(model, {"encode_image": torch.rand(1, 3, size, size)})
+    path = tmp_path / "clip_a.pth"
+    traced.save(str(path))
+    out = tmp_path / "clip_a.safetensors"
+    convert(str(path), str(out))
+    assert out.read_bytes() == fixture("clip_a", "weights").read_bytes()
 
 
 def test_plain_clip_ignores_classes_with_a_warning(tmp_path, capsys):

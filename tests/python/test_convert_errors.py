@@ -81,13 +81,10 @@ def test_zip_without_data_pkl(tmp_path):
     assert "other.zip: zip archive is not a PyTorch checkpoint (no single <name>/data.pkl)" in cli_error(tmp_path, path)
 
 
-def test_torchscript_archive(tmp_path):
+def test_torchscript_archive_without_a_module(tmp_path):
     path = tmp_path / "ViT-B-32.pt"
-    with zipfile.ZipFile(path, "w") as zf:
-        for member in ("data.pkl", "constants.pkl", "code/__torch__/model.py", "version"):
-            zf.writestr("ViT-B-32/" + member, "x")
-    err = cli_error(tmp_path, path)
-    assert "ViT-B-32.pt: a TorchScript archive, not a torch.save checkpoint" in err and "state_dict()" in err
+    write_pth(path, {"x": np.zeros(2, np.float32)}, extra={"constants.pkl": b"", "code/__torch__/m.py": b""})
+    assert "ViT-B-32.pt: a TorchScript archive whose data.pkl holds no module" in cli_error(tmp_path, path)
 
 
 def test_garbage_pickle(tmp_path):
