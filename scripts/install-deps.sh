@@ -7,7 +7,7 @@ pkgs=(build-essential cmake ninja-build pkg-config
       pybind11-dev python3-dev python3-numpy
       doctest-dev libbenchmark-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  pkgs+=(python3-pytest python3-torch python3-pil python3-opencv)
+  pkgs+=(python3-pytest python3-torch python3-pil python3-opencv python3-venv python3-pip)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
