@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -96,7 +97,8 @@ TEST_CASE("decode: BMP and PNG are lossless, grey and alpha become RGB") {
 }
 
 TEST_CASE("decode: JPEG close to Pillow's libjpeg-turbo decoding") {
-  for (const auto& j : fixture_index()["jpeg"]) {
+  const auto index = fixture_index();
+  for (const auto& j : index["jpeg"]) {
     const Image ours = io::read_image(fixtures_dir() + "/" + j["file"].get<std::string>());
     CHECK(ours.width() == j["size"][0].get<std::size_t>());
     CHECK(ours.height() == j["size"][1].get<std::size_t>());
@@ -131,6 +133,12 @@ TEST_CASE("decode: errors name the image") {
   const std::string jpg = read_bytes(fixtures_dir() + "/rgb_q90.jpg");
   CHECK(has(error_of([&] { io::decode_image(jpg.data(), jpg.size() - 20, "cut.jpg"); }), "'cut.jpg' is corrupt"));
   CHECK(error_of([] { io::decode_image(nullptr, 5, "null"); }).code() == ErrorCode::invalid_argument);
+  // A Huffman table with more than 256 codes (stb_image 2.27 would write past its arrays).
+  std::string dht = jpg;
+  const auto at = dht.find("\xff\xc4");
+  REQUIRE(at != std::string::npos);
+  for (std::size_t i = 0; i < 16; ++i) dht[at + 5 + i] = static_cast<char>(0x40);
+  CHECK(has(error_of([&] { io::decode_image(dht.data(), dht.size(), "dht.jpg"); }), "Huffman table declares 1024 codes"));
   // A BMP header claiming a 2^21-pixel-wide picture: refused before decoding.
   std::string huge = bmp;
   huge[18] = 0;
@@ -252,4 +260,36 @@ TEST_CASE("boxes: malformed files") {
     CHECK(has(e, c.message));
     CHECK(has(e, "b.json"));
   }
+}
+
+TEST_CASE("decode: damaged files either decode or throw format errors, never crash") {
+  std::vector<std::string> files = {read_bytes(fixtures_dir() + "/rgb_q90.jpg"),
+                                    read_bytes(fixtures_dir() + "/rgb_progressive.jpg"),
+                                    encode_png_rgb(pattern(21, 13, 3)), encode_bmp(pattern(21, 13, 3))};
+  std::mt19937 rng(1234);
+  int thrown = 0, decoded = 0;
+  for (const auto& original : files) {
+    for (int i = 0; i < 300; ++i) {
+      std::string damaged = original;
+      const int kind = i % 3;
+      if (kind == 0) {  // flip a few bytes
+        for (int k = 0; k < 1 + i % 4; ++k) damaged[rng() % damaged.size()] = static_cast<char>(rng());
+      } else if (kind == 1) {  // truncate
+        damaged.resize(rng() % damaged.size());
+      } else {  // overwrite a run past the headers
+        const std::size_t at = 10 + rng() % (damaged.size() - 10);
+        for (std::size_t k = at; k < std::min(damaged.size(), at + 16); ++k) damaged[k] = static_cast<char>(rng());
+      }
+      try {
+        const Image im = io::decode_image(damaged.data(), damaged.size(), "damaged");
+        CHECK(im.size_bytes() > 0);
+        ++decoded;
+      } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::format);
+        ++thrown;
+      }
+    }
+  }
+  CHECK(thrown > 300);
+  MESSAGE("damaged images: " << thrown << " refused, " << decoded << " decoded");
 }

@@ -64,8 +64,9 @@ def to_float(images):
     return np.stack([np.asarray(im).transpose(2, 0, 1) for im in images]).astype(np.float32) / np.float32(255)
 
 
-def ref_clip(frames_dir, face_boxes=None, body_box=None, num_segments=16, size=S):
-    paths = sorted(glob.glob(os.path.join(frames_dir, "*")))
+def ref_clip(frames_dir, face_boxes=None, body_box=None, num_segments=16, size=S, pattern="*"):
+    # The official loader globs "*": every file in the folder must be a frame there.
+    paths = sorted(glob.glob(os.path.join(frames_dir, pattern)))
     faces, frames = [], []
     for p in ref_indices(len(paths), num_segments):
         path = paths[p]

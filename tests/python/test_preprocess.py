@@ -543,3 +543,26 @@ def test_step_errors():
         P.body_crop(img, [1.2, 1, 1.4, 5])
     with pytest.raises(ValueError, match="is empty"):
         P.letterbox_geometry(0, 5, 224)
+
+
+# --- the bundled sample clip -----------------------------------------------------------------------
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def test_sample_clip_with_its_box_files(monkeypatch):
+    monkeypatch.chdir(REPO)  # the box files are keyed by the clip folder as seen from the repository root
+    clip = "examples/data/sample_clip"
+    faces_json, bodies_json = clip + "/face_boxes.json", clip + "/body_boxes.json"
+    assert len(P.list_frames(clip)) == 24  # the .json files beside the frames are not frames
+    face_boxes = P.read_face_boxes(faces_json, clip)
+    body_box = P.read_body_box(bodies_json, clip)
+    assert len(face_boxes) == 22 and body_box is not None
+    ours = clipcaer.load_clip(clip, faces_json, bodies_json)
+    ref = ref_clip(clip, {k: list(v) for k, v in face_boxes.items()}, list(body_box), pattern="*.jpg")
+    for out, want in zip(ours, ref):
+        assert out.shape == (16, 3, S, S)
+        assert np.abs(out - want).mean() <= 1.5 / 255
+    # Without boxes the streams change: the boxes were found and used.
+    plain = clipcaer.load_clip(clip)
+    assert not np.array_equal(plain[0], ours[0]) and not np.array_equal(plain[1], ours[1])

@@ -14,6 +14,7 @@
 // EXIF orientation is ignored, as Pillow's Image.open ignores it.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <climits>
 #include <cstddef>
@@ -131,6 +132,44 @@ inline void check_bmp_complete(const std::uint8_t* buf, std::size_t size, const 
                 " bytes, the file has ", size, ")");
 }
 
+// stb_image 2.27 (Debian 12) trusts the code counts of a JPEG Huffman table
+// and writes past its 256-entry arrays when they add up to more (a heap
+// overflow on crafted files; fixed upstream in 2.28). Walk the markers and
+// refuse such tables before stb_image sees them.
+inline void check_jpeg_huffman_tables(const std::uint8_t* buf, std::size_t size, const std::string& name) {
+  std::size_t pos = 2;  // after SOI
+  while (pos + 1 < size) {
+    if (buf[pos] != 0xFF) {  // entropy-coded data or junk: look for the next marker
+      ++pos;
+      continue;
+    }
+    const std::uint8_t m = buf[pos + 1];
+    if (m == 0xFF) {  // fill byte
+      ++pos;
+      continue;
+    }
+    if (m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD8)) {  // stuffed byte, TEM, RSTn, SOI: no length
+      pos += 2;
+      continue;
+    }
+    if (m == 0xD9 || pos + 4 > size) return;  // EOI
+    const std::size_t len = std::size_t{buf[pos + 2]} << 8 | buf[pos + 3];
+    if (len < 2) return;  // malformed: stb_image reports it
+    if (m == 0xC4) {
+      // Like stb_image: read tables while the declared length lasts, zeros past the end of the file.
+      for (std::size_t p = pos + 4; p < pos + 2 + len;) {
+        std::size_t codes = 0;
+        for (std::size_t i = 1; i <= 16; ++i) codes += p + i < size ? buf[p + i] : 0;
+        if (codes > 256)
+          throw_error(ErrorCode::format, "image '", name, "' is corrupt (a JPEG Huffman table declares ", codes,
+                      " codes, at most 256 are possible)");
+        p += 17 + codes;
+      }
+    }
+    pos += 2 + len;
+  }
+}
+
 }  // namespace detail
 
 // Decodes an encoded JPEG/PNG/BMP picture held in memory. `name` is used in
@@ -142,6 +181,11 @@ inline Image decode_image(const void* bytes, std::size_t size, const std::string
     throw_error(ErrorCode::format, "image '", name, "' is too large (", size, " bytes)");
   const auto* buf = static_cast<const stbi_uc*>(bytes);
   const int len = static_cast<int>(size);
+  // Before stb_image reads anything (stbi_info already parses JPEG Huffman tables).
+  static const std::uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  if (size >= 8 && std::memcmp(buf, png_signature, 8) == 0) detail::check_png_checksums(buf, size, name);
+  if (size >= 2 && buf[0] == 'B' && buf[1] == 'M') detail::check_bmp_complete(buf, size, name);
+  if (size >= 2 && buf[0] == 0xFF && buf[1] == 0xD8) detail::check_jpeg_huffman_tables(buf, size, name);
   int w = 0, h = 0, comp = 0;
   if (!stbi_info_from_memory(buf, len, &w, &h, &comp))
     throw_error(ErrorCode::format, "image '", name, "' is not a readable JPEG, PNG or BMP (", stbi_failure_reason(),
@@ -150,9 +194,6 @@ inline Image decode_image(const void* bytes, std::size_t size, const std::string
   if (w <= 0 || h <= 0 || uw > kMaxImageSide || uh > kMaxImageSide || uw * uh > kMaxImagePixels)
     throw_error(ErrorCode::format, "image '", name, "' has size ", w, "x", h, ", beyond the limit of ",
                 kMaxImagePixels, " pixels");
-  static const std::uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-  if (size >= 8 && std::memcmp(buf, png_signature, 8) == 0) detail::check_png_checksums(buf, size, name);
-  if (size >= 2 && buf[0] == 'B' && buf[1] == 'M') detail::check_bmp_complete(buf, size, name);
   int dw = 0, dh = 0, dc = 0;
   stbi_uc* pixels = stbi_load_from_memory(buf, len, &dw, &dh, &dc, 3);
   if (!pixels)
