@@ -66,6 +66,17 @@ void register_text(py::module_& m) {
   py::class_<TextHead>(m, "TextHead",
                        "Class names and their (C, E) L2-normalised text features, made by one Model "
                        "(learned_head, make_head, head_from_json) or by combine_heads.")
+      .def(py::init([](const Model& model, const std::vector<std::string>& names, const FloatArray& features) {
+             require(features.ndim() == 2 && static_cast<std::size_t>(features.shape(1)) == model.embed_dim(),
+                     ErrorCode::invalid_argument, "features must have shape (C, ", model.embed_dim(), "), got ",
+                     shape_of(features));
+             auto t = std::make_shared<Tensor>(Shape{static_cast<std::size_t>(features.shape(0)), model.embed_dim()});
+             std::copy(features.data(), features.data() + features.size(), t->begin());
+             for (std::size_t r = 0; r < t->dim(0); ++r) text::normalize_row(t->row(r), t->dim(1));
+             return TextHead(names, std::move(t), model.id());
+           }),
+           py::arg("model"), py::arg("names"), py::arg("features"),
+           "A head of your own (C, E) text features for `model` (rows are L2-normalised here).")
       .def_property_readonly("names", &TextHead::names)
       .def_property_readonly("num_classes", &TextHead::num_classes)
       .def_property_readonly("features", [](const TextHead& h) { return copy_to_numpy(h.features()); },
