@@ -18,7 +18,7 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "weights"))
 from bpe_tokenizer import Tokenizer  # noqa: E402
-from reference import CLIP, Config  # noqa: E402
+from reference import CLIP, Config, text_tower  # noqa: E402
 
 CLASSES = ["neutrality", "enjoyment", "confusion", "fatigue", "distraction"]
 TEMPLATES = [
@@ -44,10 +44,11 @@ def main():
         # Tokenising is part of building a head, as in Model::make_head.
         prompts = [t.format(c) for c in CLASSES for t in TEMPLATES]
         ids = torch.tensor([tok.tokenize(p, truncate=False) for p in prompts])
-        if cut:
-            ids = ids[:, :int(ids.argmax(-1).max()) + 1]
+        eot = ids.argmax(-1)
+        rows = int(eot.max()) + 1 if cut else ids.shape[1]
         with torch.no_grad():
-            f = model.encode_text(ids)
+            f = text_tower(model.transformer, model.positional_embedding[:rows], model.ln_final,
+                           model.text_projection, model.token_embedding(ids[:, :rows]), eot)
             f = f / f.norm(dim=-1, keepdim=True)
             f = f.view(len(CLASSES), len(TEMPLATES), -1).mean(1)
             return f / f.norm(dim=-1, keepdim=True)
