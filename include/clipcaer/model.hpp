@@ -4,8 +4,11 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -22,7 +25,12 @@
 #include "clipcaer/models/learned_prompts.hpp"
 #include "clipcaer/models/temporal_encoder.hpp"
 #include "clipcaer/models/text_transformer.hpp"
+#include "clipcaer/models/token_embedding.hpp"
 #include "clipcaer/models/vision_transformer.hpp"
+#include "clipcaer/preprocess/clip_normalize.hpp"
+#include "clipcaer/text/class_prompts.hpp"
+#include "clipcaer/text/text_head.hpp"
+#include "clipcaer/text/tokenizer.hpp"
 
 namespace clipcaer {
 
@@ -30,6 +38,15 @@ struct ModelOptions {
   std::size_t threads = 0;  // worker threads for one call; 0 = one per core
   std::string isa;          // kernel set ("avx512", "avx2", ...); empty = best for this CPU
   std::size_t max_batch_images = 64;  // images per image-tower pass (bounds activation memory)
+  // CLIP BPE merges file (bpe_simple_vocab_16e6.txt.gz) for encode_texts and
+  // prompt heads, used when the weights file embeds none (tokenizer.bpe_vocab_gz).
+  std::string vocab_path;
+};
+
+// How Model::make_head turns class text into prompts (docs/text.md "Heads").
+struct HeadOptions {
+  std::vector<std::string> templates;  // e.g. "a photo of a {} student."; each class's descriptors or name fill "{}"
+  bool truncate = false;               // cut prompts over context_length tokens (as clip.tokenize) instead of failing
 };
 
 // N clips, each `frames` face crops and `frames` context frames, float RGB
@@ -46,7 +63,7 @@ struct ClipBatch {
 };
 
 struct Prediction {
-  std::vector<float> logits;  // one per class: 100 x cosine(video, class text)
+  std::vector<float> logits;  // one per class: logit_scale x cosine(video or image, class text)
   std::vector<float> probs;   // softmax(logits)
   std::size_t index = 0;      // argmax
   std::string label;          // class name at index
@@ -69,7 +86,9 @@ class Model {
         options_(options),
         kernels_(options.isa.empty() ? &kernels::best_table() : kernels::find_table(options.isa)),
         pool_(std::make_unique<ThreadPool>(options.threads)),
-        workspaces_(std::make_unique<WorkspacePool>()) {
+        workspaces_(std::make_unique<WorkspacePool>()),
+        text_state_(std::make_unique<TextState>()),
+        id_(next_model_id()) {
     if (!kernels_)
       throw_error(ErrorCode::unsupported, "kernel set '", options.isa, "' is not available on this CPU and build");
     require(options.max_batch_images >= 1, ErrorCode::invalid_argument, "max_batch_images must be at least 1");
@@ -90,11 +109,24 @@ class Model {
   // Not to be called while another thread is inside this model.
   void set_threads(std::size_t threads) { pool_->resize(threads); }
 
-  // (C, E) L2-normalised class text features, computed once at load.
-  const Tensor& text_features() const noexcept { return text_features_; }
+  // (C, E) L2-normalised class text features of the learned prompts, computed
+  // once at load (CLIP-CAER files; empty for plain CLIP).
+  const Tensor& text_features() const noexcept { return *learned_features_; }
+  // The learned prompts as a head: the default of classify_clip(s).
+  const TextHead& learned_head() const {
+    require(config_.is_clip_caer(), ErrorCode::unsupported, "weights file '", path(),
+            "' is a plain CLIP model: it has no learned prompts; make a head from text with make_head");
+    return learned_head_;
+  }
+
+  // Identifies this model in the heads it makes (a head works only with its model).
+  std::uint64_t id() const noexcept { return id_; }
 
   Prediction classify_clip(const Tensor& faces, const Tensor& frames) const {
-    return classify_clips(clip_batch(faces, frames, /*batched=*/false)).front();
+    return classify_clip(faces, frames, learned_head());
+  }
+  Prediction classify_clip(const Tensor& faces, const Tensor& frames, const TextHead& head) const {
+    return classify_clips(clip_batch(faces, frames, /*batched=*/false), head).front();
   }
   // faces, frames: num_frames x 3 x S x S floats each.
   Prediction classify_clip(const float* faces, const float* frames, std::size_t num_frames) const {
@@ -102,31 +134,29 @@ class Model {
   }
   // faces, frames: (N, T, 3, S, S)
   std::vector<Prediction> classify_clips(const Tensor& faces, const Tensor& frames) const {
-    return classify_clips(clip_batch(faces, frames, /*batched=*/true));
+    return classify_clips(faces, frames, learned_head());
+  }
+  std::vector<Prediction> classify_clips(const Tensor& faces, const Tensor& frames, const TextHead& head) const {
+    return classify_clips(clip_batch(faces, frames, /*batched=*/true), head);
   }
   std::vector<Prediction> classify_clips(const ClipBatch& batch) const {
-    ClipFeatures f = features(batch);
-    std::vector<Prediction> out(batch.clips);
-    const std::size_t C = num_classes();
-    for (std::size_t i = 0; i < batch.clips; ++i) {
-      Prediction& p = out[i];
-      p.logits.assign(f.logits.row(i), f.logits.row(i) + C);
-      p.probs = p.logits;
-      kernels_->softmax(p.probs.data(), C);
-      p.index = static_cast<std::size_t>(std::max_element(p.logits.begin(), p.logits.end()) - p.logits.begin());
-      p.label = class_names_[p.index];
-    }
-    return out;
+    return classify_clips(batch, learned_head());
+  }
+  std::vector<Prediction> classify_clips(const ClipBatch& batch, const TextHead& head) const {
+    return predictions(features(batch, head).logits, head);
   }
 
   ClipFeatures features(const Tensor& faces, const Tensor& frames) const {
     return features(clip_batch(faces, frames, faces.ndim() == 5));
   }
-  ClipFeatures features(const ClipBatch& b) const {
+  ClipFeatures features(const ClipBatch& b) const { return features(b, learned_head()); }
+  // As features(b), with logits against `head` (logit_scale x cosine).
+  ClipFeatures features(const ClipBatch& b, const TextHead& head) const {
     require(config_.is_clip_caer(), ErrorCode::unsupported, "weights file '", path(),
             "' is a plain CLIP model: it has no temporal encoders or fusion head to classify clips");
+    check_head(head);
     check_batch(b);
-    const std::size_t N = b.clips, T = b.frames_per_clip, E = embed_dim(), C = num_classes();
+    const std::size_t N = b.clips, T = b.frames_per_clip, E = embed_dim(), C = head.num_classes();
     ClipFeatures f{Tensor({N, T, E}), Tensor({N, T, E}), Tensor({N, E}), Tensor({N, E}), Tensor({N, E}),
                    Tensor({N, C})};
     WorkspaceLease ws(*workspaces_);
@@ -139,11 +169,12 @@ class Model {
     face_temporal_.forward(ctx, f.face_image.data(), N, T, f.face_video.data(), *ws);
     context_temporal_.forward(ctx, f.context_image.data(), N, T, f.context_video.data(), *ws);
     head_.fuse(ctx, f.face_video.data(), f.context_video.data(), N, f.video.data(), *ws);
-    head_.logits(*kernels_, f.video.data(), N, text_features_, f.logits.data());
+    head_.logits(*kernels_, f.video.data(), N, head.features(), f.logits.data());
     return f;
   }
 
-  // (N, 3, S, S) images in [0, 1] -> (N, E) image-tower features (not normalised).
+  // (N, 3, S, S) images in [0, 1] -> (N, E) image-tower features (not
+  // normalised). Files with input_normalization "clip" get CLIP's mean/std here.
   Tensor encode_images(const Tensor& images) const {
     require(images.ndim() == 4, ErrorCode::invalid_argument, "images must have shape (N, 3, S, S), got ",
             shape_to_string(images.shape()));
@@ -152,6 +183,110 @@ class Model {
     WorkspaceLease ws(*workspaces_);
     encode_in_passes(context(), images.data(), images.dim(0), out.data(), *ws);
     return out;
+  }
+
+  // Zero-shot: one (3, S, S) image in [0, 1] against a head; logits =
+  // logit_scale x cosine(image features, class text) (the file's logit_scale).
+  Prediction classify_image(const Tensor& image, const TextHead& head) const {
+    require(image.ndim() == 3, ErrorCode::invalid_argument, "image must have shape (3, S, S), got ",
+            shape_to_string(image.shape()));
+    Tensor batch({1, image.dim(0), image.dim(1), image.dim(2)});
+    std::copy(image.begin(), image.end(), batch.begin());
+    return classify_images(batch, head).front();
+  }
+  // images: (N, 3, S, S) in [0, 1].
+  std::vector<Prediction> classify_images(const Tensor& images, const TextHead& head) const {
+    check_head(head);
+    Tensor feats = encode_images(images);
+    const std::size_t N = feats.dim(0), C = head.num_classes(), E = embed_dim();
+    models::l2_normalize_rows(*kernels_, feats.data(), N, E);
+    Tensor logits({N, C});
+    for (std::size_t i = 0; i < N; ++i)
+      for (std::size_t c = 0; c < C; ++c)
+        logits.row(i)[c] = config_.logit_scale * kernels_->dot(feats.row(i), head.features().row(c), E);
+    return predictions(logits, head);
+  }
+
+  // ---- Text (docs/text.md) ----
+
+  // ids: n x len token ids (len <= context_length), SOT .. EOT then padding,
+  // as clip.tokenize gives; each row's EOT is its largest id (CLIP's argmax
+  // rule). Returns (n, E) text features, not normalised, like CLIP's encode_text.
+  Tensor encode_text(const std::int32_t* ids, std::size_t n, std::size_t len) const {
+    require(ids != nullptr, ErrorCode::invalid_argument, "token ids are a null pointer");
+    require(n >= 1, ErrorCode::invalid_argument, "encode_text needs at least one text");
+    require(len >= 1 && len <= config_.text.context_length, ErrorCode::invalid_argument, "token rows have ", len,
+            " ids; this model takes 1 to ", config_.text.context_length);
+    token_embedding_.check_ids(ids, n, len);
+    Tensor out({n, embed_dim()});
+    WorkspaceLease ws(*workspaces_);
+    const ops::Context ctx = context();
+    // Passes of kTextsPerPass bound the activations; rows are independent.
+    for (std::size_t first = 0; first < n; first += kTextsPerPass) {
+      const std::size_t count = std::min(kTextsPerPass, n - first);
+      const std::int32_t* rows = ids + first * len;
+      std::vector<std::size_t> eot(count);
+      for (std::size_t i = 0; i < count; ++i)
+        eot[i] = static_cast<std::size_t>(std::max_element(rows + i * len, rows + (i + 1) * len) - (rows + i * len));
+      // Causal: rows after the last EOT cannot change any output.
+      const std::size_t run = *std::max_element(eot.begin(), eot.end()) + 1;
+      Tensor embedded({count, run, config_.text.width});
+      token_embedding_.gather(rows, count, len, run, embedded.data());
+      text_.encode(ctx, embedded.data(), count, run, eot.data(), out.row(first), *ws);
+    }
+    return out;
+  }
+  Tensor encode_text(const text::TokenBatch& batch) const {
+    return encode_text(batch.ids.data(), batch.rows, batch.cols);
+  }
+  // Tokenises (context_length ids per text) and encodes; a text longer than
+  // the context is an error unless truncate (then cut as clip.tokenize does).
+  Tensor encode_texts(const std::vector<std::string>& texts, bool truncate = false) const {
+    require(!texts.empty(), ErrorCode::invalid_argument, "encode_texts needs at least one text");
+    return encode_text(tokenizer().tokenize(texts, config_.text.context_length, truncate));
+  }
+  // The tokenizer encode_texts uses: the file's embedded merges, else ModelOptions::vocab_path.
+  const text::Tokenizer& tokenizer() const {
+    std::lock_guard<std::mutex> lock(text_state_->mutex);
+    if (!text_state_->tokenizer) text_state_->tokenizer = std::make_unique<text::Tokenizer>(load_tokenizer());
+    return *text_state_->tokenizer;
+  }
+
+  // A prompt-ensemble head: each class's prompts (after HeadOptions::templates)
+  // are encoded, L2-normalised, averaged and re-normalised. Heads are cached
+  // per model under their expanded text (names, prompts, truncate): building
+  // the same head again returns the cached features without encoding.
+  TextHead make_head(const std::vector<text::ClassPrompts>& classes, const HeadOptions& options = {}) const {
+    const std::vector<text::ClassPrompts> expanded = text::expand_templates(classes, options.templates);
+    const std::string key = head_cache_key(expanded, options.truncate);
+    {
+      std::lock_guard<std::mutex> lock(text_state_->mutex);
+      if (auto it = text_state_->heads.find(key); it != text_state_->heads.end()) return it->second;
+    }
+    std::vector<std::string> names, prompts;
+    std::vector<std::size_t> counts;
+    for (const auto& c : expanded) {
+      names.push_back(c.name);
+      counts.push_back(c.prompts.size());
+      prompts.insert(prompts.end(), c.prompts.begin(), c.prompts.end());
+    }
+    const Tensor encoded = encode_texts(prompts, options.truncate);
+    TextHead head(std::move(names),
+                  std::make_shared<const Tensor>(text::ensemble_features(encoded.data(), counts, embed_dim())), id_);
+    std::lock_guard<std::mutex> lock(text_state_->mutex);
+    if (text_state_->heads.size() >= kMaxCachedHeads) text_state_->heads.erase(text_state_->heads.begin());
+    return text_state_->heads.emplace(key, head).first->second;
+  }
+  // From a JSON file {"classes": [...], "templates": [...]} (docs/text.md); options.templates are added to the file's.
+  TextHead head_from_json(const std::string& path, const HeadOptions& options = {}) const {
+    text::HeadText t = text::read_head_json(path);
+    HeadOptions o = options;
+    o.templates.insert(o.templates.begin(), t.templates.begin(), t.templates.end());
+    return make_head(t.classes, o);
+  }
+  std::size_t cached_heads() const {
+    std::lock_guard<std::mutex> lock(text_state_->mutex);
+    return text_state_->heads.size();
   }
 
  private:
@@ -183,11 +318,79 @@ class Model {
 
   ops::Context context() const { return {*kernels_, *pool_}; }
 
+  static constexpr std::size_t kTextsPerPass = 64;
+  static constexpr std::size_t kMaxCachedHeads = 64;  // then the oldest key goes
+
+  // Lazily made tokenizer and the head cache, behind one mutex.
+  struct TextState {
+    std::mutex mutex;
+    std::unique_ptr<text::Tokenizer> tokenizer;
+    std::map<std::string, TextHead> heads;
+  };
+
+  static std::uint64_t next_model_id() {
+    static std::atomic<std::uint64_t> next{1};
+    return next++;
+  }
+
+  // Length-prefixed strings: exact for any bytes, so two different texts never share a key.
+  static std::string head_cache_key(const std::vector<text::ClassPrompts>& classes, bool truncate) {
+    std::string key(truncate ? "T" : "F");
+    auto add = [&key](const std::string& s) { key += std::to_string(s.size()) + ':' + s; };
+    for (const auto& c : classes) {
+      add(c.name);
+      key += std::to_string(c.prompts.size()) + '#';
+      for (const auto& p : c.prompts) add(p);
+    }
+    return key;
+  }
+
+  text::Tokenizer load_tokenizer() const {
+    const char* kEmbedded = "tokenizer.bpe_vocab_gz";
+    if (file_->has(kEmbedded)) {
+      const io::TensorInfo& t = file_->tensor(kEmbedded);
+      return checked_tokenizer(text::Tokenizer::from_gzip_bytes(t.data, t.nbytes, "tensor " + std::string(kEmbedded)));
+    }
+    require(!options_.vocab_path.empty(), ErrorCode::invalid_argument, "weights file '", path(),
+            "' embeds no tokenizer (no tensor '", kEmbedded,
+            "'): set ModelOptions::vocab_path to CLIP's bpe_simple_vocab_16e6.txt.gz, or pass token ids to encode_text");
+    return checked_tokenizer(text::Tokenizer(options_.vocab_path));
+  }
+
+  text::Tokenizer checked_tokenizer(text::Tokenizer tok) const {
+    require(tok.vocab_size() == config_.text.vocab_size, ErrorCode::unsupported, "the tokenizer has ",
+            tok.vocab_size(), " tokens but the text tower of '", path(), "' has a vocabulary of ",
+            config_.text.vocab_size, ": pass token ids to encode_text instead");
+    return tok;
+  }
+
+  void check_head(const TextHead& head) const {
+    require(!head.empty(), ErrorCode::invalid_argument, "the text head is empty");
+    require(head.model_id() == id_, ErrorCode::invalid_argument,
+            "the text head was made by another Model; make it with this one (heads hold that model's text features)");
+  }
+
+  std::vector<Prediction> predictions(const Tensor& logits, const TextHead& head) const {
+    const std::size_t N = logits.dim(0), C = head.num_classes();
+    std::vector<Prediction> out(N);
+    for (std::size_t i = 0; i < N; ++i) {
+      Prediction& p = out[i];
+      p.logits.assign(logits.row(i), logits.row(i) + C);
+      p.probs = p.logits;
+      kernels_->softmax(p.probs.data(), C);
+      p.index = static_cast<std::size_t>(std::max_element(p.logits.begin(), p.logits.end()) - p.logits.begin());
+      p.label = head.names()[p.index];
+    }
+    return out;
+  }
+
   void load() {
     io::WeightReader reader(*file_);
     const nn::LoadContext lc{reader, *kernels_, kernels::WeightType::f32};
     visual_.load(lc, config_.vision, config_.embed_dim);
     text_.load(lc, config_.text, config_.embed_dim);
+    token_embedding_.load(reader, config_.text);
+    learned_features_ = std::make_shared<const Tensor>();
     if (!config_.is_clip_caer()) return;
     face_temporal_.load(lc, "temporal_net.", config_.temporal, config_.embed_dim);
     context_temporal_.load(lc, "temporal_net_body.", config_.temporal, config_.embed_dim);
@@ -195,19 +398,27 @@ class Model {
 
     Tensor prompts = models::learned_prompt_embeddings(reader, config_);
     const std::size_t C = num_classes();
-    text_features_ = Tensor({C, embed_dim()});
+    auto features = std::make_shared<Tensor>(Shape{C, embed_dim()});
     WorkspaceLease ws(*workspaces_);
-    text_.encode(context(), prompts.data(), C, prompts.dim(1), config_.eot_positions.data(), text_features_.data(),
-                 *ws);
-    models::l2_normalize_rows(*kernels_, text_features_.data(), C, embed_dim());
+    text_.encode(context(), prompts.data(), C, prompts.dim(1), config_.eot_positions.data(), features->data(), *ws);
+    models::l2_normalize_rows(*kernels_, features->data(), C, embed_dim());
+    learned_features_ = features;
+    learned_head_ = TextHead(class_names_, learned_features_, id_);
   }
 
   void encode_in_passes(const ops::Context& ctx, const float* images, std::size_t n, float* out,
                         nn::Workspace& ws) const {
-    const std::size_t image_floats = 3 * image_size() * image_size();
+    const std::size_t plane = image_size() * image_size(), image_floats = 3 * plane;
+    const bool clip_norm = config_.input_normalization == "clip";
+    AlignedBuffer<float> normalized(clip_norm ? std::min(options_.max_batch_images, n) * image_floats : 0);
     for (std::size_t i = 0; i < n; i += options_.max_batch_images) {
       const std::size_t count = std::min(options_.max_batch_images, n - i);
-      visual_.encode(ctx, images + i * image_floats, count, out + i * embed_dim(), ws);
+      const float* pass = images + i * image_floats;
+      if (clip_norm) {
+        preprocess::clip_normalize(pass, count, plane, normalized.data());
+        pass = normalized.data();
+      }
+      visual_.encode(ctx, pass, count, out + i * embed_dim(), ws);
     }
   }
 
@@ -268,9 +479,13 @@ class Model {
   std::vector<std::string> class_names_;
   models::VisionTransformer visual_;
   models::TextTransformer text_;
+  models::TokenEmbedding token_embedding_;
   models::TemporalEncoder face_temporal_, context_temporal_;
   models::FusionHead head_;
-  Tensor text_features_;
+  std::unique_ptr<TextState> text_state_;
+  std::uint64_t id_;
+  std::shared_ptr<const Tensor> learned_features_;
+  TextHead learned_head_;
 };
 
 }  // namespace clipcaer

@@ -44,6 +44,35 @@ struct PyBatchPrediction {
 
 PyPrediction to_python(const Prediction& p) { return {to_numpy(p.logits), to_numpy(p.probs), p.index, p.label}; }
 
+PyBatchPrediction to_python(const std::vector<Prediction>& ps) {
+  const auto N = static_cast<py::ssize_t>(ps.size()),
+             C = static_cast<py::ssize_t>(ps.empty() ? 0 : ps.front().logits.size());
+  py::array_t<float> logits({N, C}), probs({N, C});
+  py::array_t<std::int64_t> indices(N);
+  PyBatchPrediction out;
+  for (py::ssize_t i = 0; i < N; ++i) {
+    std::copy(ps[i].logits.begin(), ps[i].logits.end(), logits.mutable_data(i, 0));
+    std::copy(ps[i].probs.begin(), ps[i].probs.end(), probs.mutable_data(i, 0));
+    indices.mutable_at(i) = static_cast<std::int64_t>(ps[i].index);
+    out.labels.push_back(ps[i].label);
+  }
+  out.logits = logits;
+  out.probs = probs;
+  out.indices = indices;
+  return out;
+}
+
+// The head a call uses: the given one, else the learned prompts.
+const TextHead& head_or_learned(const Model& self, const TextHead* head) {
+  return head ? *head : self.learned_head();
+}
+
+Tensor tensor_of(const FloatArray& a) {
+  Tensor t(Shape(a.shape(), a.shape() + a.ndim()));
+  std::copy(a.data(), a.data() + a.size(), t.begin());
+  return t;
+}
+
 }  // namespace
 
 void register_model(py::module_& m) {
@@ -62,16 +91,19 @@ void register_model(py::module_& m) {
       .def_readonly("indices", &PyBatchPrediction::indices, "(N,) int64 argmax per clip")
       .def_readonly("labels", &PyBatchPrediction::labels, "class name per clip");
 
-  py::class_<Model>(m, "Model", "A converted CLIP-CAER model (see weights/convert.py).")
-      .def(py::init([](const std::string& path, std::size_t threads, const std::string& isa) {
+  py::class_<Model> cls(m, "Model", "A converted CLIP-CAER or plain CLIP model (see weights/convert.py).");
+  cls.def(py::init([](const std::string& path, std::size_t threads, const std::string& isa,
+                      const std::string& vocab_path) {
              ModelOptions o;
              o.threads = threads;
              o.isa = isa;
+             o.vocab_path = vocab_path;
              py::gil_scoped_release release;
              return std::make_unique<Model>(path, o);
            }),
-           py::arg("path"), py::arg("threads") = 0, py::arg("isa") = "",
-           "Loads a .safetensors weights file. threads=0 uses one thread per core; isa forces a kernel set.")
+           py::arg("path"), py::arg("threads") = 0, py::arg("isa") = "", py::arg("vocab_path") = "",
+           "Loads a .safetensors weights file. threads=0 uses one thread per core; isa forces a kernel set; "
+           "vocab_path: CLIP's bpe_simple_vocab_16e6.txt.gz for encode_texts when the file embeds no vocabulary.")
       .def_property_readonly("class_names", &Model::class_names)
       .def_property_readonly("num_classes", &Model::num_classes)
       .def_property_readonly("num_frames", &Model::num_frames, "T: the most frames per clip")
@@ -115,42 +147,32 @@ void register_model(py::module_& m) {
                              "(C, E) L2-normalised class text features")
       .def(
           "classify_clip",
-          [](const Model& self, const FloatArray& faces, const FloatArray& frames) {
+          [](const Model& self, const FloatArray& faces, const FloatArray& frames, const TextHead* head) {
             ClipBatch b = as_batch(faces, frames, false);
+            const TextHead& h = head_or_learned(self, head);
             Prediction p;
             {
               py::gil_scoped_release release;
-              p = self.classify_clips(b).front();
+              p = self.classify_clips(b, h).front();
             }
             return to_python(p);
           },
-          py::arg("faces"), py::arg("frames"),
-          "Classifies one clip: faces and frames are float32 (T, 3, S, S) RGB in [0, 1].")
+          py::arg("faces"), py::arg("frames"), py::arg("head") = py::none(),
+          "Classifies one clip: faces and frames are float32 (T, 3, S, S) RGB in [0, 1]; head: a TextHead of this "
+          "model (default: the learned prompts).")
       .def(
           "classify_clips",
-          [](const Model& self, const FloatArray& faces, const FloatArray& frames) {
+          [](const Model& self, const FloatArray& faces, const FloatArray& frames, const TextHead* head) {
             ClipBatch b = as_batch(faces, frames, true);
+            const TextHead& h = head_or_learned(self, head);
             std::vector<Prediction> ps;
             {
               py::gil_scoped_release release;
-              ps = self.classify_clips(b);
+              ps = self.classify_clips(b, h);
             }
-            const auto N = static_cast<py::ssize_t>(ps.size()), C = static_cast<py::ssize_t>(self.num_classes());
-            py::array_t<float> logits({N, C}), probs({N, C});
-            py::array_t<std::int64_t> indices(N);
-            PyBatchPrediction out;
-            for (py::ssize_t i = 0; i < N; ++i) {
-              std::copy(ps[i].logits.begin(), ps[i].logits.end(), logits.mutable_data(i, 0));
-              std::copy(ps[i].probs.begin(), ps[i].probs.end(), probs.mutable_data(i, 0));
-              indices.mutable_at(i) = static_cast<std::int64_t>(ps[i].index);
-              out.labels.push_back(ps[i].label);
-            }
-            out.logits = logits;
-            out.probs = probs;
-            out.indices = indices;
-            return out;
+            return to_python(ps);
           },
-          py::arg("faces"), py::arg("frames"),
+          py::arg("faces"), py::arg("frames"), py::arg("head") = py::none(),
           "Classifies N clips: faces and frames are float32 (N, T, 3, S, S); all frames share one image-tower pass.")
       .def(
           "features",
@@ -183,9 +205,7 @@ void register_model(py::module_& m) {
           [](const Model& self, const FloatArray& images) {
             require(images.ndim() == 4, ErrorCode::invalid_argument, "images must have shape (N, 3, S, S), got ",
                     shape_of(images));
-            Tensor in({static_cast<std::size_t>(images.shape(0)), static_cast<std::size_t>(images.shape(1)),
-                       static_cast<std::size_t>(images.shape(2)), static_cast<std::size_t>(images.shape(3))});
-            std::copy(images.data(), images.data() + images.size(), in.begin());
+            Tensor in = tensor_of(images);
             Tensor out;
             {
               py::gil_scoped_release release;
@@ -193,7 +213,39 @@ void register_model(py::module_& m) {
             }
             return to_numpy(std::move(out));
           },
-          py::arg("images"), "Image-tower features (N, E) for float32 (N, 3, S, S) images in [0, 1].");
+          py::arg("images"),
+          "Image-tower features (N, E) for float32 (N, 3, S, S) images in [0, 1] (CLIP mean/std applied by the "
+          "library for plain CLIP files).")
+      .def(
+          "classify_image",
+          [](const Model& self, const FloatArray& image, const TextHead& head) {
+            require(image.ndim() == 3, ErrorCode::invalid_argument, "image must have shape (3, S, S), got ",
+                    shape_of(image));
+            Tensor in = tensor_of(image);
+            Prediction p;
+            {
+              py::gil_scoped_release release;
+              p = self.classify_image(in, head);
+            }
+            return to_python(p);
+          },
+          py::arg("image"), py::arg("head"),
+          "Zero-shot: a float32 (3, S, S) image in [0, 1] against a TextHead; logits = logit_scale x cosine.")
+      .def(
+          "classify_images",
+          [](const Model& self, const FloatArray& images, const TextHead& head) {
+            require(images.ndim() == 4, ErrorCode::invalid_argument, "images must have shape (N, 3, S, S), got ",
+                    shape_of(images));
+            Tensor in = tensor_of(images);
+            std::vector<Prediction> ps;
+            {
+              py::gil_scoped_release release;
+              ps = self.classify_images(in, head);
+            }
+            return to_python(ps);
+          },
+          py::arg("images"), py::arg("head"), "Zero-shot for (N, 3, S, S) images: a BatchPrediction.");
+  add_text_methods(cls);
 }
 
 }  // namespace clipcaer::python

@@ -9,36 +9,9 @@
 
 #include "bindings.hpp"
 #include "clipcaer/text/tokenizer.hpp"
+#include "text_args.hpp"
 
 namespace clipcaer::python {
-
-namespace {
-
-// UTF-8 of a str; a str that has none (lone surrogates) raises UnicodeEncodeError, a ValueError.
-std::string utf8_of(const py::handle& s) {
-  Py_ssize_t size = 0;
-  const char* data = PyUnicode_AsUTF8AndSize(s.ptr(), &size);
-  if (!data) throw py::error_already_set();
-  return std::string(data, static_cast<std::size_t>(size));
-}
-
-// A str, or a list/tuple of str (as clip.tokenize accepts).
-std::vector<std::string> texts_from(const py::handle& texts) {
-  if (py::isinstance<py::str>(texts)) return {utf8_of(texts)};
-  if (!py::isinstance<py::list>(texts) && !py::isinstance<py::tuple>(texts))
-    throw py::type_error("texts must be a str or a list of str, not " +
-                         std::string(py::str(texts.get_type().attr("__name__"))));
-  std::vector<std::string> out;
-  for (const py::handle& t : texts) {
-    if (!py::isinstance<py::str>(t))
-      throw py::type_error("texts[" + std::to_string(out.size()) + "] must be a str, not " +
-                           std::string(py::str(t.get_type().attr("__name__"))));
-    out.push_back(utf8_of(t));
-  }
-  return out;
-}
-
-}  // namespace
 
 void register_tokenizer(py::module_& m) {
   using text::Tokenizer;

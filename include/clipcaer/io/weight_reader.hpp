@@ -34,15 +34,18 @@ class WeightReader {
   }
 
   // Widens the tensor to float into dst (t.numel() floats). Reads unaligned data.
-  static void to_float(const TensorInfo& t, float* dst) {
-    const std::size_t n = t.numel();
+  static void to_float(const TensorInfo& t, float* dst) { to_float(t, 0, t.numel(), dst); }
+
+  // Widens elements [first, first + n) only (e.g. a few rows of an embedding
+  // table), touching no other pages of the mapping. The caller checks bounds.
+  static void to_float(const TensorInfo& t, std::size_t first, std::size_t n, float* dst) {
     switch (t.dtype) {
-      case DType::f32: std::memcpy(dst, t.data, n * 4); return;
+      case DType::f32: std::memcpy(dst, t.data + 4 * first, n * 4); return;
       case DType::bf16:
-        for (std::size_t i = 0; i < n; ++i) dst[i] = bf16_to_float(load_u16(t.data + 2 * i));
+        for (std::size_t i = 0; i < n; ++i) dst[i] = bf16_to_float(load_u16(t.data + 2 * (first + i)));
         return;
       case DType::f16:
-        for (std::size_t i = 0; i < n; ++i) dst[i] = f16_to_float(load_u16(t.data + 2 * i));
+        for (std::size_t i = 0; i < n; ++i) dst[i] = f16_to_float(load_u16(t.data + 2 * (first + i)));
         return;
       default: throw_error(ErrorCode::internal, "tensor '", t.name, "' is not a float tensor");
     }
