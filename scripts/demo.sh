@@ -16,5 +16,5 @@ checkpoint:  python3 weights/convert.py model_best.pth -o clip_caer.safetensors
 and run:     build/bin/clipcaer classify --model clip_caer.safetensors CLIP_DIR
 
 MSG
-build/bin/clipcaer classify --model "$model" --face-boxes examples/data/face_boxes.json \
-  --body-boxes examples/data/body_boxes.json "$clip"
+build/bin/clipcaer classify --model "$model" --face-boxes examples/data/sample_clip/face_boxes.json \
+  --body-boxes examples/data/sample_clip/body_boxes.json "$clip"
