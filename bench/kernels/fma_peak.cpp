@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include <xsimd/config/xsimd_cpuid.hpp>
+#include "clipcaer/kernels/dispatch.hpp"
 
 namespace clipcaer::bench {
 
@@ -49,14 +49,14 @@ static void loop(std::uint64_t iters, float* out) {
 volatile float g_peak_sink;
 
 std::uint64_t peak_loop(const std::string& isa, std::uint64_t iters) {
-  static const auto cpu = xsimd::available_architectures();
+  static const kernels::CpuFeatures cpu = kernels::cpu_features();
   float out[16];
-  if (isa == "avx512" && cpu.avx512f) {
+  if (isa == "avx512" && cpu.avx512) {
     isa_avx512::loop(iters, out);
     g_peak_sink = out[0];
     return iters * 12 * 16 * 2;
   }
-  if (isa == "avx2" && cpu.fma3_avx2) {
+  if (isa == "avx2" && cpu.avx2_fma) {
     isa_avx2::loop(iters, out);
     g_peak_sink = out[0];
     return iters * 12 * 8 * 2;

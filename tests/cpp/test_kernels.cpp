@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <iterator>
 #include <limits>
 #include <string>
@@ -52,7 +53,21 @@ TEST_CASE("kernel tables: at least the baseline is usable, names are unique") {
   for (std::size_t i = 0; i < tables.size(); ++i)
     for (std::size_t j = i + 1; j < tables.size(); ++j) CHECK(std::string(tables[i]->name) != tables[j]->name);
   CHECK(kernels::find_table("no-such-isa") == nullptr);
+  CHECK(kernels::find_table("baseline") == tables.back());
   MESSAGE("best kernel table: " << kernels::best_table().name);
+}
+
+TEST_CASE("CLIPCAER_ISA forces the table; the CPU check gates every table") {
+  const auto cpu = kernels::cpu_features();
+  CHECK((!cpu.avx512 || cpu.avx2_fma));
+  for (const kernels::KernelTable* t : kernels::usable_tables()) {
+    if (std::string(t->name) == "avx512") CHECK(cpu.avx512);
+    if (std::string(t->name) == "avx2") CHECK(cpu.avx2_fma);
+  }
+  if (const char* forced = std::getenv("CLIPCAER_ISA"); forced && *forced)
+    CHECK(&kernels::best_table() == kernels::find_table(forced));
+  else
+    CHECK(&kernels::best_table() == kernels::usable_tables().front());
 }
 
 TEST_CASE("gemm matches the reference for odd shapes, every activation, bias and residual") {
@@ -282,8 +297,11 @@ TEST_CASE("attention matches the reference, causal and not") {
     CAPTURE(t->name);
     ops::Context ctx{*t, pool};
     for (bool causal : {false, true})
-      for (std::size_t seq : {1u, 17u, 50u})
-        for (std::size_t d : {8u, 64u, 20u}) {
+      for (std::size_t seq : {1u, 2u, 17u, 50u, 77u})
+        for (std::size_t d : {8u, 64u, 20u, 100u}) {
+          CAPTURE(causal);
+          CAPTURE(seq);
+          CAPTURE(d);
           const std::size_t heads = 3, batch = 2, inner = heads * d;
           auto qkv = test::random_floats(batch * seq * 3 * inner, 10, -2.0f, 2.0f);
           std::vector<float> out(batch * seq * inner);

@@ -9,28 +9,20 @@
 //         panel (W slice KC x NR, from L2; the next slice is prefetched into
 //                L2 a little per tile, hiding L3 latency)
 //           register tiles of <= MR rows (gemm_f32_tile.hpp)
-// Partial sums between K blocks go to a per-thread buffer, never to C, so the
-// residual may alias C. The per-element K order never changes.
+// Partial sums between K blocks go to the thread's scratch buffer, never to C,
+// so the residual may alias C. The per-element K order never changes.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 
-#include "clipcaer/core/aligned_buffer.hpp"
-#include "clipcaer/core/error.hpp"
 #include "clipcaer/kernels/impl/gemm_f32_tile.hpp"
 #include "clipcaer/kernels/impl/namespace.hpp"
+#include "clipcaer/kernels/impl/support.hpp"
 #include "clipcaer/kernels/kernel_table.hpp"
 
 namespace clipcaer::kernels {
 inline namespace CLIPCAER_KERNEL_NS {
-
-// Per-thread scratch, grown once and reused: no allocation in steady state.
-inline float* gemm_thread_scratch(std::size_t floats) {
-  static thread_local AlignedBuffer<float> buffer;
-  if (buffer.size() < floats) buffer.resize(floats);
-  return buffer.data();
-}
 
 template <class Arch>
 struct GemmF32 {
@@ -43,13 +35,8 @@ struct GemmF32 {
   static constexpr std::size_t NB = 768;       // column chunk while K is split
 
   static void pack(const float* w, std::size_t n, std::size_t k, WeightType type, PackedMatrix& out) {
-    require(type == WeightType::f32, ErrorCode::unsupported, "this kernel table packs float32 weights only, not ",
-            weight_type_name(type));
     const std::size_t panels = (n + NR - 1) / NR;
-    out.n = n;
-    out.k = k;
-    out.type = type;
-    out.data.resize(panels * k * NR * sizeof(float));
+    prepare_packed(out, n, k, type, type == WeightType::f32, panels * k * NR * sizeof(float));
     float* dst = reinterpret_cast<float*>(out.data.data());
     // Row by row: sequential reads, writes within one panel (L2-sized).
     for (std::size_t p = 0; p < panels; ++p, dst += k * NR)
@@ -75,7 +62,7 @@ struct GemmF32 {
     const std::size_t m_blocks = (rows + MB - 1) / MB;
     const std::size_t mb_step = round_up((rows + m_blocks - 1) / m_blocks, MR);
     const std::size_t ldp = round_up(std::min(nb_step, n1 - n0), NR);
-    float* part = k_blocks == 1 ? nullptr : gemm_thread_scratch(mb_step * ldp);
+    float* part = k_blocks == 1 ? nullptr : thread_scratch(mb_step * ldp);
 
     for (std::size_t mb = m0; mb < m1; mb += mb_step) {
       const std::size_t mrows = std::min(mb_step, m1 - mb);
