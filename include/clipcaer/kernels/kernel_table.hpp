@@ -68,6 +68,11 @@ struct AttentionArgs {
   float scale = 1.0f;
   bool causal = false;
   float* scratch = nullptr;  // at least attention_scratch_floats(seq_len, head_dim) floats
+  // Optional hint: q of the head this thread runs next (same strides and
+  // shape, k and v at the same offsets from q as here). The kernel pulls its
+  // rows toward the cache while computing this head. Never dereferenced for
+  // results; null means none.
+  const float* next_q = nullptr;
 };
 
 struct KernelTable {

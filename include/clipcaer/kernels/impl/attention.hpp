@@ -1,5 +1,5 @@
 // One attention head over one sequence, a block of R query rows at a time:
-//   scores = scale Q K^T   register tile, K transposed once per head into scratch
+//   scores = scale Q K^T   register tile; K transposed, Q and V copied once per head
 //   P = exp(scores - max)  vectorised, masked keys (causal, padding) at -inf
 //   out = (P V) / sum(P)   register tile over V rows, normalised once per row
 // Only R score rows are ever materialised. Causal blocks stop at their last key.
@@ -13,6 +13,7 @@
 #include "clipcaer/kernels/impl/elementwise.hpp"
 #include "clipcaer/kernels/impl/gemm_f32_tile.hpp"
 #include "clipcaer/kernels/impl/namespace.hpp"
+#include "clipcaer/kernels/impl/transpose.hpp"
 #include "clipcaer/kernels/kernel_table.hpp"
 
 namespace clipcaer::kernels {
@@ -29,47 +30,51 @@ struct AttentionF32 {
 
   static constexpr std::size_t pad(std::size_t n) { return (n + W - 1) / W * W; }
 
-  // K^T (head_dim x pad(seq)), V padded to whole vectors when head_dim is not
-  // (seq x pad(head_dim)), R score rows (R x pad(seq)); a multiple of 16 floats.
+  // K^T (head_dim x pad(seq)), Q and V as contiguous rows (seq x pad(head_dim)),
+  // R score rows (R x pad(seq)); a multiple of 16 floats.
   static std::size_t scratch_floats(std::size_t seq_len, std::size_t head_dim) {
-    const std::size_t v = head_dim % W ? seq_len * pad(head_dim) : 0;
-    return (head_dim * pad(seq_len) + v + R * pad(seq_len) + 15) / 16 * 16;
+    return (head_dim * pad(seq_len) + 2 * seq_len * pad(head_dim) + R * pad(seq_len) + 15) / 16 * 16;
   }
 
   static void run(const AttentionArgs& a) {
-    const std::size_t S = a.seq_len, D = a.head_dim, Sp = pad(S);
+    const std::size_t S = a.seq_len, D = a.head_dim, Sp = pad(S), Dp = pad(D);
     if (S == 0 || D == 0) return;
+    // Rows of q, k, v sit ld_qkv apart (3 x width: 9 KB for ViT-B), which maps
+    // them onto a few L1 sets; working copies in scratch are contiguous.
     float* kt = a.scratch;
-    for (std::size_t j = 0; j < S; ++j) {
-      const float* kj = a.k + j * a.ld_qkv;
-      for (std::size_t d = 0; d < D; ++d) kt[d * Sp + j] = kj[d];
+    float* q = kt + D * Sp;
+    float* v = q + S * Dp;
+    float* scores = v + S * Dp;
+    for (std::size_t j0 = 0; j0 < S; j0 += W) {  // K^T by W x W tiles, keys past S as zeros
+      const std::size_t keys = std::min(W, S - j0);
+      std::size_t d0 = 0;
+      for (; d0 + W <= D; d0 += W) transpose_tile<W>(a.k + j0 * a.ld_qkv + d0, a.ld_qkv, keys, kt + d0 * Sp + j0, Sp);
+      for (std::size_t d = d0; d < D; ++d)
+        for (std::size_t j = j0; j < j0 + W; ++j) kt[d * Sp + j] = j < S ? a.k[j * a.ld_qkv + d] : 0.0f;
     }
-    for (std::size_t d = 0; d < D; ++d)
-      for (std::size_t j = S; j < Sp; ++j) kt[d * Sp + j] = 0.0f;
-    float* next = kt + D * Sp;
-    const float* v = a.v;
-    std::size_t ldv = a.ld_qkv;
-    if (D % W) {  // copy V into whole vectors, zero-padded
-      const std::size_t Dp = pad(D);
-      for (std::size_t j = 0; j < S; ++j) {
-        std::copy(a.v + j * a.ld_qkv, a.v + j * a.ld_qkv + D, next + j * Dp);
-        std::fill(next + j * Dp + D, next + (j + 1) * Dp, 0.0f);
-      }
-      v = next;
-      ldv = Dp;
-      next += S * Dp;
-    }
-    float* scores = next;
-    for (std::size_t i0 = 0; i0 < S; i0 += R) rows(std::min(R, S - i0), a, kt, v, ldv, scores, i0);
+    copy_rows(a.q, a.ld_qkv, q, S, D);
+    copy_rows(a.v, a.ld_qkv, v, S, D);
+    for (std::size_t i0 = 0; i0 < S; i0 += R) rows(std::min(R, S - i0), a, kt, q, v, scores, i0);
   }
 
  private:
+  // dst[i][0, pad(d)) = src[i * ld][0, d), zero-padded.
+  static void copy_rows(const float* src, std::size_t ld, float* dst, std::size_t n, std::size_t d) {
+    const std::size_t dp = pad(d);
+    for (std::size_t i = 0; i < n; ++i, src += ld, dst += dp) {
+      std::size_t c = 0;
+      for (; c + W <= d; c += W) B::load_unaligned(src + c).store_unaligned(dst + c);
+      for (; c < d; ++c) dst[c] = src[c];
+      for (; c < dp; ++c) dst[c] = 0.0f;
+    }
+  }
+
   template <std::size_t Rr = R>
-  static void rows(std::size_t n, const AttentionArgs& a, const float* kt, const float* v, std::size_t ldv,
+  static void rows(std::size_t n, const AttentionArgs& a, const float* kt, const float* q, const float* v,
                    float* scores, std::size_t i0) {
     if constexpr (Rr > 0) {
-      if (n == Rr) return block<Rr>(a, kt, v, ldv, scores, i0);
-      rows<Rr - 1>(n, a, kt, v, ldv, scores, i0);
+      if (n == Rr) return block<Rr>(a, kt, q, v, scores, i0);
+      rows<Rr - 1>(n, a, kt, q, v, scores, i0);
     }
   }
 
@@ -82,10 +87,27 @@ struct AttentionF32 {
     }
   }
 
+  // Rows [i0, i0 + n) of the next head's q, k and v toward L2: its strided
+  // rows defeat the hardware prefetchers and would otherwise arrive one miss
+  // at a time.
+  static void prefetch_next(const AttentionArgs& a, std::size_t i0, std::size_t n) {
+    if (!a.next_q) return;
+    const std::ptrdiff_t dk = a.k - a.q, dv = a.v - a.q;
+    for (std::size_t i = i0; i < i0 + n; ++i) {
+      const float* q = a.next_q + i * a.ld_qkv;
+      for (std::size_t d = 0; d < a.head_dim; d += 64 / sizeof(float)) {
+        prefetch_l2(q + d);
+        prefetch_l2(q + dk + d);
+        prefetch_l2(q + dv + d);
+      }
+    }
+  }
+
   template <std::size_t Rr>
-  static void block(const AttentionArgs& a, const float* kt, const float* v, std::size_t ldv, float* sc,
+  static void block(const AttentionArgs& a, const float* kt, const float* q_rows, const float* v, float* sc,
                     std::size_t i0) {
-    const std::size_t S = a.seq_len, D = a.head_dim, Sp = pad(S);
+    const std::size_t S = a.seq_len, D = a.head_dim, Sp = pad(S), ldq = pad(D), ldv = pad(D);
+    prefetch_next(a, i0, Rr);
     const std::size_t keys_max = a.causal ? std::min(S, i0 + Rr) : S;
     const std::size_t L = pad(keys_max);  // score columns this block needs
 
@@ -96,12 +118,12 @@ struct AttentionF32 {
         B acc[Rr][NV];
         for (std::size_t r = 0; r < Rr; ++r)
           for (std::size_t u = 0; u < NV; ++u) acc[r][u] = B(0.0f);
-        const float* q = a.q + i0 * a.ld_qkv;
+        const float* q = q_rows + i0 * ldq;
         for (std::size_t d = 0; d < D; ++d) {
           B kv[NV];
           for (std::size_t u = 0; u < NV; ++u) kv[u] = B::load_unaligned(kt + d * Sp + c + u * W);
           for (std::size_t r = 0; r < Rr; ++r) {
-            const B qv(q[r * a.ld_qkv + d]);
+            const B qv(q[r * ldq + d]);
             for (std::size_t u = 0; u < NV; ++u) acc[r][u] = xsimd::fma(qv, kv[u], acc[r][u]);
           }
         }

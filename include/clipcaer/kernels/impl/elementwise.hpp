@@ -5,6 +5,10 @@
 #include <cmath>
 #include <cstddef>
 
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
 #include "clipcaer/kernels/impl/namespace.hpp"
 #include "clipcaer/kernels/kernel_table.hpp"
 
@@ -16,8 +20,17 @@ struct Elementwise {
   using B = xsimd::batch<float, Arch>;
   static constexpr std::size_t W = B::size;
 
-  // xsimd 8 has no max / min reducers.
+  // xsimd 8 has no max / min reducers: shuffles per ISA, scalar elsewhere.
   static float hmax(B v) {
+#if defined(__AVX512F__)
+    if constexpr (W == 16) return _mm512_reduce_max_ps(v);
+#endif
+#if defined(__AVX__)
+    if constexpr (W == 8) return reduce4_max(_mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)));
+#endif
+#if defined(__SSE2__)
+    if constexpr (W == 4) return reduce4_max(v);
+#endif
     alignas(64) float t[W];
     v.store_aligned(t);
     float m = t[0];
@@ -31,6 +44,12 @@ struct Elementwise {
     for (std::size_t i = 1; i < W; ++i) m = std::min(m, t[i]);
     return m;
   }
+#if defined(__SSE2__)
+  static float reduce4_max(__m128 m) {
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    return _mm_cvtss_f32(_mm_max_ss(m, _mm_shuffle_ps(m, m, 1)));
+  }
+#endif
 
   static float sum(const float* x, std::size_t n) {
     B acc0(0.0f), acc1(0.0f);
