@@ -23,6 +23,10 @@
 #include "clipcaer/ops/linear.hpp"
 #include "fma_peak.hpp"
 
+#ifdef CLIPCAER_BENCH_OPENBLAS
+#include <cblas.h>
+#endif
+
 using namespace clipcaer;
 using kernels::Activation;
 
@@ -111,6 +115,22 @@ void bm_gemm(benchmark::State& state, const kernels::KernelTable* table, GemmSha
                    [&] { ops::linear(ctx, x.data(), s.m, s.k, pw, s.bias ? bias.data() : nullptr, s.act, out); });
 }
 
+#ifdef CLIPCAER_BENCH_OPENBLAS
+// Yardstick: OpenBLAS sgemm, C = A W^T (no bias or activation), on its own threads;
+// peak_frac against the best table's ISA (OpenBLAS picks its kernel the same way).
+void bm_openblas(benchmark::State& state, std::string isa, GemmShape s, std::size_t threads) {
+  AlignedBuffer<float> x(s.m * s.k), w(s.n * s.k), y(s.m * s.n);
+  fill_random(x.data(), x.size(), 1);
+  fill_random(w.data(), w.size(), 2);
+  openblas_set_num_threads(static_cast<int>(threads));
+  ThreadPool probe_pool(threads);
+  const auto m = static_cast<blasint>(s.m), n = static_cast<blasint>(s.n), k = static_cast<blasint>(s.k);
+  run_against_peak(state, probe_pool, isa, 2.0 * static_cast<double>(s.m * s.n * s.k), [&] {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, x.data(), k, w.data(), k, 0.0f, y.data(), n);
+  });
+}
+#endif
+
 struct AttentionCase {
   const char* label;
   ops::AttentionShape shape;
@@ -174,6 +194,18 @@ void register_all() {
             ->Unit(benchmark::kMillisecond);
       }
 
+#ifdef CLIPCAER_BENCH_OPENBLAS
+  for (const GemmShape& s : shapes)
+    for (std::size_t threads : {1, 2}) {
+      const std::string name = std::string("openblas_sgemm/") + s.label + "/M:" + std::to_string(s.m) +
+                               "/N:" + std::to_string(s.n) + "/K:" + std::to_string(s.k) +
+                               "/threads:" + std::to_string(threads);
+      benchmark::RegisterBenchmark(name.c_str(), bm_openblas, std::string(tables.front()->name), s, threads)
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond);
+    }
+#endif
+
   const std::vector<AttentionCase> cases = {
       {"vit.layer", {32, 50, 12, 64, scale, false}},
       {"text.layer", {5, 77, 8, 64, scale, true}},
@@ -203,10 +235,10 @@ int main(int argc, char** argv) {
     const double peak = bench::measure_peak_flops(t->name);
     if (peak <= 0) continue;
     g_peak[t->name] = peak;
-    std::printf("measured single-core peak, %s: %.1f GFLOP/s\n", t->name, peak * 1e-9);
+    std::fprintf(stderr, "measured single-core peak, %s: %.1f GFLOP/s\n", t->name, peak * 1e-9);
     benchmark::AddCustomContext(std::string("peak_gflops_") + t->name, std::to_string(peak * 1e-9));
   }
-  std::fflush(stdout);
+  std::fflush(stderr);
   register_all();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

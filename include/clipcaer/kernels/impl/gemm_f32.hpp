@@ -75,6 +75,8 @@ struct GemmF32 {
           const bool first = kb == 0, last = kb + kc >= K;
           const std::size_t slice_lines = kc * NR * sizeof(float) / 64;
           const std::size_t per_tile = (slice_lines + tiles - 1) / tiles;
+          const std::size_t slots = std::max<std::size_t>(1, kc / T::KU);
+          const std::size_t per_step = (per_tile + slots - 1) / slots;
           for (std::size_t j = nb; j < ne; j += NR) {
             const float* w = packed + (j / NR) * K * NR + kb * NR;
             // Next slice in loop order: the next panel, else the first panel of the next K block.
@@ -97,6 +99,7 @@ struct GemmF32 {
               const bool pf = next && first_line < slice_lines;
               blk.prefetch = pf ? reinterpret_cast<const char*>(next) + 64 * first_line : nullptr;
               blk.prefetch_lines = pf ? std::min(per_tile, slice_lines - first_line) : 0;
+              blk.prefetch_per_step = per_step;
               T::run_rows(r, g, blk, i, j, ncols);
               i += r;
             }

@@ -58,8 +58,9 @@ struct GemmF32Block {
   const float* part_in;  // null: start from zero; else R x NR partial sums, leading dim ldp
   float* part_out;       // null: last K block, run the epilogue into C; else store partial sums
   std::size_t ldp;
-  const char* prefetch;  // next W slice lines for this tile to pull into L2, one per KU k-steps
-  std::size_t prefetch_lines;
+  const char* prefetch;  // next W slice lines for this tile to pull into L2,
+  std::size_t prefetch_lines;     // this many in all,
+  std::size_t prefetch_per_step;  // this many every KU k-steps (more when a block has few tiles)
 };
 
 template <class Arch>
@@ -100,7 +101,8 @@ struct GemmF32Tile {
     const float* w = blk.w;
     std::size_t k = 0, line = 0;
     for (; k + KU <= blk.kc; k += KU, a += KU, w += KU * NR) {
-      if (line < blk.prefetch_lines) prefetch_l2(blk.prefetch + 64 * line++);
+      for (std::size_t p = 0; p < blk.prefetch_per_step && line < blk.prefetch_lines; ++p)
+        prefetch_l2(blk.prefetch + 64 * line++);
 #pragma GCC unroll 4
       for (std::size_t u = 0; u < KU; ++u) step<R>(acc, a + u, blk.lda, w + u * NR);
     }
