@@ -291,6 +291,25 @@ TEST_CASE("layer_norm, softmax, activations, vector helpers") {
   }
 }
 
+TEST_CASE("activations at extreme inputs: finite, right limits") {
+  // QuickGELU clamps its exp argument and uses a refined reciprocal.
+  const std::vector<float> xs = {-1e30f, -100.0f, -90.0f, -60.0f, -52.0f, -30.0f, -5.0f, -1e-3f, 0.0f,
+                                 1e-3f,  5.0f,    30.0f,  60.0f,  90.0f,  100.0f, 1e30f, -2.5f,  2.5f};
+  for (const kernels::KernelTable* t : kernels::usable_tables()) {
+    CAPTURE(t->name);
+    for (Activation act : {Activation::quick_gelu, Activation::gelu_tanh}) {
+      std::vector<float> y = xs;
+      t->activate(y.data(), y.size(), act);
+      for (std::size_t i = 0; i < xs.size(); ++i) {
+        CAPTURE(xs[i]);
+        const double want = test::ref_activation(xs[i], act);
+        CHECK(std::isfinite(y[i]));
+        CHECK(std::abs(y[i] - want) <= 1e-6 * (1.0 + std::abs(want)));
+      }
+    }
+  }
+}
+
 TEST_CASE("attention matches the reference, causal and not") {
   // 1 thread and 12 heads: tasks run several heads in a row (next-head prefetch hints).
   ThreadPool pool1(1), pool2(2);

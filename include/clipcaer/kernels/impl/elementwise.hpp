@@ -91,7 +91,33 @@ struct Elementwise {
     }
   }
 
-  static B quick_gelu(B x) { return x / (B(1.0f) + xsimd::exp(x * B(-1.702f))); }
+  // e^x for the activations: 2^n * p(f), degree-6 polynomial on |f| <= 1/2
+  // (relative error ~1e-7), x clamped to the normal range. About half the
+  // instructions of xsimd::exp, which is exact at the edges (0 for -inf) and
+  // stays in use where that matters (softmax).
+  static B exp_fast(B x) {
+    using I = xsimd::batch<xsimd::as_integer_t<float>, Arch>;
+    x = xsimd::min(xsimd::max(x, B(-87.0f)), B(88.0f));
+    const B t = x * B(1.44269504088896341f);  // log2(e)
+    const B n = xsimd::nearbyint(t);
+    const B f = t - n;
+    B p(1.5403530393381609e-4f);  // ln(2)^k / k!, k = 6 .. 0
+    p = xsimd::fma(p, f, B(1.3333558146428443e-3f));
+    p = xsimd::fma(p, f, B(9.6181291076284772e-3f));
+    p = xsimd::fma(p, f, B(5.5504108664821580e-2f));
+    p = xsimd::fma(p, f, B(2.4022650695910071e-1f));
+    p = xsimd::fma(p, f, B(6.9314718055994531e-1f));
+    p = xsimd::fma(p, f, B(1.0f));
+    const I bits = xsimd::bitwise_cast<I>(p) + (xsimd::to_int(n) << 23);
+    return xsimd::bitwise_cast<B>(bits);
+  }
+  static B quick_gelu(B x) {
+    // x / d as x * (1/d): approximate reciprocal plus one Newton step (d >= 1 and
+    // finite here, so ~1e-7 relative) instead of a division (10+ cycles per zmm).
+    const B d = B(1.0f) + exp_fast(x * B(-1.702f));
+    const B r = xsimd::reciprocal(d);
+    return x * (r * xsimd::fnma(d, r, B(2.0f)));
+  }
   static float quick_gelu(float x) { return x / (1.0f + std::exp(-1.702f * x)); }
   static B gelu_tanh(B x) {
     const B k(0.7978845608028654f);  // sqrt(2 / pi)
