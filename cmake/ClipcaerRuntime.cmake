@@ -7,7 +7,7 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
   set(_rt_sources ${_rt_dir}/kernels_baseline.cpp ${_rt_dir}/kernels_avx2.cpp ${_rt_dir}/kernels_avx512.cpp)
   set_source_files_properties(${_rt_dir}/kernels_avx2.cpp PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
   # No -mavx512vl: 128/256-bit code in this TU then stays VEX-encoded (runs on AVX2 CPUs).
-  # GCC 12 warns inside its own avx512fintrin.h (_mm512_undefined_epi32 self-init).
+  # GCC 12 warns inside its own avx512fintrin.h (_mm512_undefined_ps/_epi32 self-init).
   set_source_files_properties(${_rt_dir}/kernels_avx512.cpp PROPERTIES
     COMPILE_OPTIONS "-mavx512f;-mavx512bw;-mavx512dq;-mavx2;-mfma;-mf16c;-Wno-maybe-uninitialized;-Wno-uninitialized")
 else()

@@ -3,6 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <iterator>
 #include <limits>
 #include <string>
 #include <vector>
@@ -24,6 +27,24 @@ double max_rel_err(const std::vector<float>& got, const std::vector<double>& wan
     worst = std::max(worst, std::abs(got[i] - want[i]) / (1.0 + std::abs(want[i])));
   return worst;
 }
+
+// One packed problem and its double-precision reference.
+struct GemmProblem {
+  std::size_t m, n, k;
+  std::vector<float> x, w, bias, res;
+  GemmProblem(std::size_t m_, std::size_t n_, std::size_t k_, std::uint32_t seed) : m(m_), n(n_), k(k_) {
+    x = test::random_floats(m * k, seed);
+    w = test::random_floats(n * k, seed + 1);
+    bias = test::random_floats(n, seed + 2);
+    res = test::random_floats(m * n, seed + 3);
+  }
+  kernels::PackedMatrix pack(const kernels::KernelTable* t) const {
+    kernels::PackedMatrix pw;
+    t->pack_weights(w.data(), n, k, kernels::WeightType::f32, pw);
+    pw.packer = t;
+    return pw;
+  }
+};
 }  // namespace
 
 TEST_CASE("kernel tables: at least the baseline is usable, names are unique") {
@@ -32,7 +53,21 @@ TEST_CASE("kernel tables: at least the baseline is usable, names are unique") {
   for (std::size_t i = 0; i < tables.size(); ++i)
     for (std::size_t j = i + 1; j < tables.size(); ++j) CHECK(std::string(tables[i]->name) != tables[j]->name);
   CHECK(kernels::find_table("no-such-isa") == nullptr);
+  CHECK(kernels::find_table("baseline") == tables.back());
   MESSAGE("best kernel table: " << kernels::best_table().name);
+}
+
+TEST_CASE("CLIPCAER_ISA forces the table; the CPU check gates every table") {
+  const auto cpu = kernels::cpu_features();
+  CHECK((!cpu.avx512 || cpu.avx2_fma));
+  for (const kernels::KernelTable* t : kernels::usable_tables()) {
+    if (std::string(t->name) == "avx512") CHECK(cpu.avx512);
+    if (std::string(t->name) == "avx2") CHECK(cpu.avx2_fma);
+  }
+  if (const char* forced = std::getenv("CLIPCAER_ISA"); forced && *forced)
+    CHECK(&kernels::best_table() == kernels::find_table(forced));
+  else
+    CHECK(&kernels::best_table() == kernels::usable_tables().front());
 }
 
 TEST_CASE("gemm matches the reference for odd shapes, every activation, bias and residual") {
@@ -72,6 +107,20 @@ TEST_CASE("gemm matches the reference for odd shapes, every activation, bias and
 TEST_CASE("gemm results do not depend on the thread count") {
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
     CAPTURE(t->name);
+    for (std::size_t k : {77u, 1500u}) {
+      CAPTURE(k);
+      GemmProblem p(301, 200, k, 40);
+      auto pw = p.pack(t);
+      std::vector<float> y1 = p.res, y2 = p.res, y3 = p.res;
+      ThreadPool p1(1), p2(2), p3(3);
+      const ops::LinearOut o1{y1.data(), 200, y1.data(), 200}, o2{y2.data(), 200, y2.data(), 200},
+          o3{y3.data(), 200, y3.data(), 200};
+      ops::linear({*t, p1}, p.x.data(), 301, k, pw, p.bias.data(), Activation::quick_gelu, o1);
+      ops::linear({*t, p2}, p.x.data(), 301, k, pw, p.bias.data(), Activation::quick_gelu, o2);
+      ops::linear({*t, p3}, p.x.data(), 301, k, pw, p.bias.data(), Activation::quick_gelu, o3);
+      CHECK(y1 == y2);
+      CHECK(y1 == y3);
+    }
     const std::size_t m = 301, n = 200, k = 77;
     auto x = test::random_floats(m * k, 5);
     auto w = test::random_floats(n * k, 6);
@@ -83,6 +132,84 @@ TEST_CASE("gemm results do not depend on the thread count") {
     ops::linear({*t, p1}, x.data(), m, k, pw, nullptr, Activation::quick_gelu, {y1.data(), n});
     ops::linear({*t, p3}, x.data(), m, k, pw, nullptr, Activation::quick_gelu, {y3.data(), n});
     CHECK(y1 == y3);
+  }
+}
+
+
+TEST_CASE("gemm: K blocking, K tails, M = 1, column tails, in-place residual, 1 and 2 threads") {
+  // K > 1024 runs in K blocks with partial sums in a per-thread buffer; the
+  // residual then still aliases C. Odd K exercises the unroll remainder.
+  struct Case { std::size_t m, n, k; };
+  for (const kernels::KernelTable* t : kernels::usable_tables()) {
+    CAPTURE(t->name);
+    for (Case c : {Case{1, 64, 768}, Case{1, 3, 1}, Case{7, 129, 1025}, Case{17, 512, 2050}, Case{100, 96, 1537},
+                   Case{31, 200, 3072}, Case{6, 77, 0}})
+      for (std::size_t threads : {1u, 2u})
+        for (Activation act : {Activation::none, Activation::quick_gelu}) {
+          CAPTURE(c.m);
+          CAPTURE(c.n);
+          CAPTURE(c.k);
+          CAPTURE(threads);
+          GemmProblem p(c.m, c.n, c.k, 20);
+          auto pw = p.pack(t);
+          ThreadPool pool(threads);
+          std::vector<float> y = p.res;
+          ops::linear({*t, pool}, p.x.data(), c.m, c.k, pw, p.bias.data(), act, {y.data(), c.n, y.data(), c.n});
+          auto want = test::ref_linear(p.x, p.w, p.bias.data(), c.m, c.n, c.k, act, &p.res);
+          CHECK(max_rel_err(y, want) < 2e-5 * (1.0 + c.k / 1024.0));
+        }
+  }
+}
+
+TEST_CASE("gemm: results are bitwise independent of how rows and columns are split") {
+  for (const kernels::KernelTable* t : kernels::usable_tables()) {
+    CAPTURE(t->name);
+    for (std::size_t k : {64u, 1100u}) {
+      CAPTURE(k);
+      const std::size_t m = 37, n = 3 * t->gemm_n_step + 5;
+      GemmProblem p(m, n, k, 30);
+      auto pw = p.pack(t);
+      kernels::GemmArgs g;
+      g.a = p.x.data();
+      g.lda = k;
+      g.b = &pw;
+      g.bias = p.bias.data();
+      g.act = Activation::gelu_tanh;
+      g.residual = p.res.data();
+      g.ldr = n;
+      g.ldc = n;
+      g.m = m;
+      std::vector<float> whole(m * n), split(m * n, -1.0f);
+      g.c = whole.data();
+      t->gemm(g, 0, m, 0, n);
+      // Rows cut at odd places (other tile heights), columns on panel boundaries.
+      g.c = split.data();
+      const std::size_t rows[] = {0, 1, 8, 9, 23, m};
+      const std::size_t cols[] = {0, t->gemm_n_step, 3 * t->gemm_n_step, n};
+      for (std::size_t ri = 0; ri + 1 < std::size(rows); ++ri)
+        for (std::size_t ci = 0; ci + 1 < std::size(cols); ++ci) t->gemm(g, rows[ri], rows[ri + 1], cols[ci], cols[ci + 1]);
+      CHECK(whole == split);
+    }
+  }
+}
+
+TEST_CASE("linear_tiling covers the output exactly once, columns on panel boundaries") {
+  for (const kernels::KernelTable* t : kernels::usable_tables()) {
+    CAPTURE(t->name);
+    for (std::size_t threads : {1u, 2u, 3u, 16u})
+      for (std::size_t m : {1u, 17u, 200u, 1600u, 6400u})
+        for (std::size_t n : {1u, 64u, 512u, 2304u}) {
+          CAPTURE(threads);
+          CAPTURE(m);
+          CAPTURE(n);
+          const auto tl = ops::linear_tiling(*t, threads, m, n, 768);
+          CHECK(tl.rows_per_task * (tl.m_tasks - 1) < m);
+          CHECK(tl.rows_per_task * tl.m_tasks >= m);
+          CHECK(tl.cols_per_task * (tl.n_tasks - 1) < n);
+          CHECK(tl.cols_per_task * tl.n_tasks >= n);
+          CHECK(tl.cols_per_task % t->gemm_n_step == 0);
+          if (threads == 1) CHECK(tl.m_tasks * tl.n_tasks == 1);
+        }
   }
 }
 
@@ -164,15 +291,39 @@ TEST_CASE("layer_norm, softmax, activations, vector helpers") {
   }
 }
 
-TEST_CASE("attention matches the reference, causal and not") {
-  ThreadPool pool(2);
+TEST_CASE("activations at extreme inputs: finite, right limits") {
+  // QuickGELU clamps its exp argument and uses a refined reciprocal.
+  const std::vector<float> xs = {-1e30f, -100.0f, -90.0f, -60.0f, -52.0f, -30.0f, -5.0f, -1e-3f, 0.0f,
+                                 1e-3f,  5.0f,    30.0f,  60.0f,  90.0f,  100.0f, 1e30f, -2.5f,  2.5f};
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
     CAPTURE(t->name);
-    ops::Context ctx{*t, pool};
+    for (Activation act : {Activation::quick_gelu, Activation::gelu_tanh}) {
+      std::vector<float> y = xs;
+      t->activate(y.data(), y.size(), act);
+      for (std::size_t i = 0; i < xs.size(); ++i) {
+        CAPTURE(xs[i]);
+        const double want = test::ref_activation(xs[i], act);
+        CHECK(std::isfinite(y[i]));
+        CHECK(std::abs(y[i] - want) <= 1e-6 * (1.0 + std::abs(want)));
+      }
+    }
+  }
+}
+
+TEST_CASE("attention matches the reference, causal and not") {
+  // 1 thread and 12 heads: tasks run several heads in a row (next-head prefetch hints).
+  ThreadPool pool1(1), pool2(2);
+  for (const kernels::KernelTable* t : kernels::usable_tables()) {
+    CAPTURE(t->name);
     for (bool causal : {false, true})
-      for (std::size_t seq : {1u, 17u, 50u})
-        for (std::size_t d : {8u, 64u, 20u}) {
-          const std::size_t heads = 3, batch = 2, inner = heads * d;
+      for (std::size_t seq : {1u, 2u, 17u, 50u, 77u})
+        for (std::size_t d : {8u, 64u, 20u, 100u}) {
+          CAPTURE(causal);
+          CAPTURE(seq);
+          CAPTURE(d);
+          const bool many_heads = d == 64;
+          ops::Context ctx{*t, many_heads ? pool1 : pool2};
+          const std::size_t heads = many_heads ? 12 : 3, batch = 2, inner = heads * d;
           auto qkv = test::random_floats(batch * seq * 3 * inner, 10, -2.0f, 2.0f);
           std::vector<float> out(batch * seq * inner);
           AlignedBuffer<float> scratch;

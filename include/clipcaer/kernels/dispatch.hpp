@@ -5,7 +5,7 @@
 // in its own translation unit (src/kernels_<isa>.cpp) and the best one the CPU
 // supports is chosen at run time. Header-only users get one table compiled for
 // whatever -march their translation unit uses (xsimd::default_arch).
-// The environment variable CLIPCAER_ISA (e.g. "avx2") forces a table.
+// The environment variable CLIPCAER_ISA (e.g. "avx2", "baseline") forces a table.
 #pragma once
 
 #include <cstdlib>
@@ -15,38 +15,62 @@
 #include "clipcaer/core/error.hpp"
 #include "clipcaer/kernels/kernel_table.hpp"
 
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#endif
+
 #ifndef CLIPCAER_MULTIARCH
 #include "clipcaer/kernels/impl/make_table.hpp"
-#else
-#include <xsimd/config/xsimd_config.hpp>
-#include <xsimd/config/xsimd_cpuid.hpp>
 #endif
 
 namespace clipcaer::kernels {
 
+// What this CPU and OS can run (CPUID plus XGETBV: the OS must save the
+// ymm / zmm state, which a VM or kernel may not).
+struct CpuFeatures {
+  bool avx2_fma = false;  // AVX2 + FMA3, ymm state enabled
+  bool avx512 = false;    // AVX-512 F + DQ + BW on top, zmm and opmask state enabled
+};
+
+inline CpuFeatures cpu_features() noexcept {
+  CpuFeatures f;
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+  const bool fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1;
+  if (!osxsave || !avx) return f;
+  unsigned xcr0 = 0, xcr0_hi = 0;
+  __asm__ volatile("xgetbv" : "=a"(xcr0), "=d"(xcr0_hi) : "c"(0));
+  const bool ymm_state = (xcr0 & 0x6) == 0x6, zmm_state = (xcr0 & 0xe6) == 0xe6;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return f;
+  const bool avx2 = (b >> 5) & 1, avx512f = (b >> 16) & 1, avx512dq = (b >> 17) & 1, avx512bw = (b >> 30) & 1;
+  f.avx2_fma = ymm_state && avx2 && fma;
+  f.avx512 = f.avx2_fma && zmm_state && avx512f && avx512dq && avx512bw;
+#endif
+  return f;
+}
+
 #ifdef CLIPCAER_MULTIARCH
-// Defined in src/kernels_<isa>.cpp; a table not built for this target returns null.
+// Defined in src/kernels_<isa>.cpp; a table not built for this target returns
+// null. Each is compiled with its ISA's flags (even building the table may use
+// those instructions), so call one only on a CPU that cpu_features() says runs it.
 const KernelTable* table_avx512();
 const KernelTable* table_avx2();
 const KernelTable* table_baseline();
 
-namespace detail {
-inline bool cpu_supports(const KernelTable* t) {
-  if (!t) return false;
-  const auto cpu = xsimd::available_architectures();
-  const std::string name = t->name;
-  if (name == "avx512") return cpu.avx512bw && cpu.avx512dq && cpu.fma3_avx2;
-  if (name == "avx2") return cpu.fma3_avx2;
-  return true;
-}
-}  // namespace detail
-
 // Every table this CPU can run, best first.
 inline std::vector<const KernelTable*> usable_tables() {
-  std::vector<const KernelTable*> out;
-  for (const KernelTable* t : {table_avx512(), table_avx2(), table_baseline()})
-    if (detail::cpu_supports(t)) out.push_back(t);
-  return out;
+  static const std::vector<const KernelTable*> tables = [] {
+    const CpuFeatures cpu = cpu_features();
+    std::vector<const KernelTable*> out;
+    if (cpu.avx512)
+      if (const KernelTable* t = table_avx512()) out.push_back(t);
+    if (cpu.avx2_fma)
+      if (const KernelTable* t = table_avx2()) out.push_back(t);
+    out.push_back(table_baseline());
+    return out;
+  }();
+  return tables;
 }
 #else
 inline std::vector<const KernelTable*> usable_tables() {
@@ -55,8 +79,11 @@ inline std::vector<const KernelTable*> usable_tables() {
 }
 #endif
 
+// The usable table called `name`; "baseline" names the last resort (sse2 on x86-64).
 inline const KernelTable* find_table(const std::string& name) {
-  for (const KernelTable* t : usable_tables())
+  const auto tables = usable_tables();
+  if (name == "baseline") return tables.back();
+  for (const KernelTable* t : tables)
     if (name == t->name) return t;
   return nullptr;
 }

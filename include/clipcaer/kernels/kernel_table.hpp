@@ -68,6 +68,11 @@ struct AttentionArgs {
   float scale = 1.0f;
   bool causal = false;
   float* scratch = nullptr;  // at least attention_scratch_floats(seq_len, head_dim) floats
+  // Optional hint: q of the head this thread runs next (same strides and
+  // shape, k and v at the same offsets from q as here). The kernel pulls its
+  // rows toward the cache while computing this head. Never dereferenced for
+  // results; null means none.
+  const float* next_q = nullptr;
 };
 
 struct KernelTable {
@@ -77,11 +82,13 @@ struct KernelTable {
   // Packs w (n x k row-major). Throws clipcaer::Error if `type` is unsupported.
   void (*pack_weights)(const float* w, std::size_t n, std::size_t k, WeightType type, PackedMatrix& out);
   // Computes the block rows [m0, m1) x columns [n0, n1) of GemmArgs. Callers
-  // split work on multiples of gemm_n_step columns; results are bitwise
-  // independent of the split (the K loop order never changes).
+  // split columns on multiples of gemm_n_step (n1 may also be n); rows may be
+  // split anywhere. Results are bitwise independent of the split (the K loop
+  // order never changes). Thread-safe; uses a per-thread scratch buffer.
   void (*gemm)(const GemmArgs& args, std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1);
-  std::size_t gemm_m_step;  // preferred row block for threading
-  std::size_t gemm_n_step;  // column split granularity
+  std::size_t gemm_m_step;  // rows per cache block: a thread's row range should be at least this
+  std::size_t gemm_n_step;  // column split granularity (packed panel width)
+  std::size_t gemm_mr;      // register tile rows: row splits on multiples of it keep tiles full
 
   // --- attention -------------------------------------------------------------
   void (*attention)(const AttentionArgs& args);

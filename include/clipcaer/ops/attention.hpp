@@ -2,6 +2,7 @@
 // (sequence, head). Projections in and out are Linear ops around it.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 
 #include "clipcaer/core/aligned_buffer.hpp"
@@ -20,30 +21,40 @@ struct AttentionShape {
 
 // qkv: (batch * seq_len) rows of 3 * inner floats, [q | k | v], head h at
 // columns h * head_dim of each part. out: (batch * seq_len) rows of inner floats.
-// scratch: grown here if needed; each task owns a slice, so results do not
-// depend on which thread runs a task.
+// scratch: grown here if needed. A task runs a few heads of one sequence in a
+// row (telling the kernel which head comes next, so it can prefetch it), about
+// 4 tasks per thread; each task owns a scratch slice, so results do not depend
+// on which thread runs a task.
 inline void self_attention(const Context& ctx, const float* qkv, float* out, const AttentionShape& s,
                            AlignedBuffer<float>& scratch) {
   const std::size_t inner = s.heads * s.head_dim;
   const std::size_t per_task = ctx.kernels.attention_scratch_floats(s.seq_len, s.head_dim);
-  const std::size_t tasks = s.batch * s.heads;
+  const std::size_t want = ctx.pool.size() * 4;
+  const std::size_t heads_per_task =
+      std::max<std::size_t>(1, std::min(s.heads, s.batch * s.heads / std::max<std::size_t>(1, want)));
+  const std::size_t groups = (s.heads + heads_per_task - 1) / heads_per_task;
+  const std::size_t tasks = s.batch * groups;
   if (scratch.size() < tasks * per_task) scratch.resize(tasks * per_task);
   ctx.pool.parallel_for(tasks, [&](std::size_t t) {
-    const std::size_t b = t / s.heads, h = t % s.heads;
-    const float* base = qkv + b * s.seq_len * 3 * inner + h * s.head_dim;
-    kernels::AttentionArgs a;
-    a.q = base;
-    a.k = base + inner;
-    a.v = base + 2 * inner;
-    a.ld_qkv = 3 * inner;
-    a.out = out + b * s.seq_len * inner + h * s.head_dim;
-    a.ld_out = inner;
-    a.seq_len = s.seq_len;
-    a.head_dim = s.head_dim;
-    a.scale = s.scale;
-    a.causal = s.causal;
-    a.scratch = scratch.data() + t * per_task;
-    ctx.kernels.attention(a);
+    const std::size_t b = t / groups, h0 = (t % groups) * heads_per_task;
+    const std::size_t h1 = std::min(s.heads, h0 + heads_per_task);
+    const float* seq = qkv + b * s.seq_len * 3 * inner;
+    for (std::size_t h = h0; h < h1; ++h) {
+      kernels::AttentionArgs a;
+      a.q = seq + h * s.head_dim;
+      a.k = a.q + inner;
+      a.v = a.q + 2 * inner;
+      a.ld_qkv = 3 * inner;
+      a.out = out + b * s.seq_len * inner + h * s.head_dim;
+      a.ld_out = inner;
+      a.seq_len = s.seq_len;
+      a.head_dim = s.head_dim;
+      a.scale = s.scale;
+      a.causal = s.causal;
+      a.scratch = scratch.data() + t * per_task;
+      a.next_q = h + 1 < h1 ? a.q + s.head_dim : nullptr;
+      ctx.kernels.attention(a);
+    }
   });
 }
 

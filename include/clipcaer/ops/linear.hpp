@@ -16,6 +16,37 @@ struct LinearOut {
   std::size_t ldr = 0;
 };
 
+// How linear() cuts an m x n GEMM into tasks: m_tasks row ranges of
+// rows_per_task rows (the last shorter) times n_tasks column ranges.
+struct LinearTiling {
+  std::size_t rows_per_task, m_tasks;
+  std::size_t cols_per_task, n_tasks;
+};
+
+// About 4 tasks per thread (the pool hands them out dynamically, so a thread
+// slowed down by something else does not hold the others up), rows first
+// while each task keeps at least a cache block of rows (each row task reuses
+// the whole W), then columns. Tiny problems run as one task.
+inline LinearTiling linear_tiling(const kernels::KernelTable& kt, std::size_t threads, std::size_t m, std::size_t n,
+                                  std::size_t k) {
+  constexpr std::size_t kMinTaskMacs = std::size_t{1} << 19;  // ~5 us: below that, waking a thread costs more
+  const std::size_t mr = std::max<std::size_t>(1, kt.gemm_mr);
+  const std::size_t m_step = std::max<std::size_t>(1, kt.gemm_m_step);
+  const std::size_t n_step = std::max<std::size_t>(1, kt.gemm_n_step);
+  const std::size_t n_panels = std::max<std::size_t>(1, (n + n_step - 1) / n_step);
+  std::size_t want = threads <= 1 ? 1 : threads * 4;
+  want = std::min(want, std::max<std::size_t>(1, m * n * std::max<std::size_t>(k, 1) / kMinTaskMacs));
+  const std::size_t m_tasks = std::min(want, std::max<std::size_t>(1, m / m_step));
+  const std::size_t n_tasks = std::min(n_panels, (want + m_tasks - 1) / m_tasks);
+  LinearTiling t;
+  t.rows_per_task = ((m + m_tasks - 1) / m_tasks + mr - 1) / mr * mr;
+  t.m_tasks = (m + t.rows_per_task - 1) / t.rows_per_task;
+  const std::size_t panels_per_task = (n_panels + n_tasks - 1) / n_tasks;
+  t.cols_per_task = panels_per_task * n_step;
+  t.n_tasks = (n_panels + panels_per_task - 1) / panels_per_task;
+  return t;
+}
+
 inline void linear(const Context& ctx, const float* x, std::size_t m, std::size_t ldx, const kernels::PackedMatrix& w,
                    const float* bias, kernels::Activation act, const LinearOut& out) {
   if (m == 0) return;
@@ -32,21 +63,12 @@ inline void linear(const Context& ctx, const float* x, std::size_t m, std::size_
   g.c = out.y;
   g.ldc = out.ldy;
   g.m = m;
-  // Tiles: row blocks of gemm_m_step, column blocks a multiple of gemm_n_step,
-  // sized so every thread gets several tiles.
-  const std::size_t m_step = ctx.kernels.gemm_m_step;
-  const std::size_t n_step = ctx.kernels.gemm_n_step;
-  const std::size_t m_tiles = (m + m_step - 1) / m_step;
-  const std::size_t n_panels = (w.n + n_step - 1) / n_step;
-  const std::size_t want = ctx.pool.size() * 4;
-  std::size_t panels_per_tile = n_panels;
-  if (m_tiles < want) panels_per_tile = std::max<std::size_t>(1, n_panels * m_tiles / want);
-  const std::size_t n_tiles = (n_panels + panels_per_tile - 1) / panels_per_tile;
   const std::size_t n = w.n;
-  ctx.pool.parallel_for(m_tiles * n_tiles, [&](std::size_t t) {
-    const std::size_t mi = t / n_tiles, ni = t % n_tiles;
-    const std::size_t m0 = mi * m_step, m1 = std::min(m, m0 + m_step);
-    const std::size_t n0 = ni * panels_per_tile * n_step, n1 = std::min(n, n0 + panels_per_tile * n_step);
+  const LinearTiling t = linear_tiling(ctx.kernels, ctx.pool.size(), m, n, w.k);
+  ctx.pool.parallel_for(t.m_tasks * t.n_tasks, [&](std::size_t i) {
+    const std::size_t mi = i / t.n_tasks, ni = i % t.n_tasks;
+    const std::size_t m0 = mi * t.rows_per_task, m1 = std::min(m, m0 + t.rows_per_task);
+    const std::size_t n0 = ni * t.cols_per_task, n1 = std::min(n, n0 + t.cols_per_task);
     ctx.kernels.gemm(g, m0, m1, n0, n1);
   });
 }

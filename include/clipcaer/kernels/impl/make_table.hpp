@@ -23,6 +23,7 @@ KernelTable make_table(const char* name) {
   t.gemm = &G::gemm;
   t.gemm_m_step = G::MB;
   t.gemm_n_step = G::NR;
+  t.gemm_mr = G::MR;
   t.attention = &A::run;
   t.attention_scratch_floats = &A::scratch_floats;
   t.layer_norm = &E::layer_norm;
