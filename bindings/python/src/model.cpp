@@ -176,13 +176,14 @@ void register_model(py::module_& m) {
           "Classifies N clips: faces and frames are float32 (N, T, 3, S, S); all frames share one image-tower pass.")
       .def(
           "features",
-          [](const Model& self, const FloatArray& faces, const FloatArray& frames) {
+          [](const Model& self, const FloatArray& faces, const FloatArray& frames, const TextHead* head) {
             const bool batched = faces.ndim() == 5;
             ClipBatch b = as_batch(faces, frames, batched);
+            const TextHead& h = head_or_learned(self, head);
             ClipFeatures f;
             {
               py::gil_scoped_release release;
-              f = self.features(b);
+              f = self.features(b, h);
             }
             auto squeeze = [&](Tensor&& t) {
               std::vector<py::ssize_t> shape(t.shape().begin() + (batched ? 0 : 1), t.shape().end());
@@ -197,9 +198,10 @@ void register_model(py::module_& m) {
             d["logits"] = squeeze(std::move(f.logits));
             return d;
           },
-          py::arg("faces"), py::arg("frames"),
+          py::arg("faces"), py::arg("frames"), py::arg("head") = py::none(),
           "Every intermediate of the forward pass as a dict of float32 arrays: face_image, context_image (T, E), "
-          "face_video, context_video, video (E,), logits (C,); with a leading N for (N, T, 3, S, S) input.")
+          "face_video, context_video, video (E,), logits (C,) against head (default: the learned prompts); with a "
+          "leading N for (N, T, 3, S, S) input.")
       .def(
           "encode_images",
           [](const Model& self, const FloatArray& images) {
