@@ -117,6 +117,30 @@ TEST_CASE("decode: JPEG close to Pillow's libjpeg-turbo decoding") {
   }
 }
 
+TEST_CASE("decode: colour JPEGs (decoded via RGBA) equal stb_image's own RGB output") {
+  std::vector<std::string> files = {fixtures_dir() + "/rgb_q90.jpg", fixtures_dir() + "/rgb_progressive.jpg",
+                                    fixtures_dir() + "/gray.jpg"};
+  for (const char* f : {"00001.jpg", "00013.jpg"})
+    files.push_back(std::string(CLIPCAER_SOURCE_DIR) + "/examples/data/sample_clip/" + f);
+  for (const auto& path : files) {
+    const std::string bytes = read_bytes(path);
+    int w = 0, h = 0, c = 0;
+    stbi_uc* ref = stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), static_cast<int>(bytes.size()),
+                                         &w, &h, &c, 3);
+    REQUIRE(ref != nullptr);
+    const Image ours = io::read_image(path);
+    INFO(path);
+    CHECK(ours.width() == static_cast<std::size_t>(w));
+    CHECK(std::memcmp(ours.data(), ref, ours.size_bytes()) == 0);
+    stbi_image_free(ref);
+  }
+  std::vector<std::uint8_t> px(4 * 7);
+  for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<std::uint8_t>(i);
+  io::detail::rgba_to_rgb_in_place(px.data(), 7);  // 4 + 3: both loops
+  for (std::size_t i = 0; i < 7; ++i)
+    for (std::size_t c = 0; c < 3; ++c) CHECK(px[3 * i + c] == 4 * i + c);
+}
+
 TEST_CASE("decode: errors name the image") {
   const Image im = pattern(9, 6);
   const std::string bmp = encode_bmp(im);

@@ -175,6 +175,42 @@ TEST_CASE("OpenCV linear resize: properties") {
   CHECK(up.row(0)[9] == 200);
 }
 
+TEST_CASE("OpenCV linear resize: SIMD passes equal the plain formulas") {
+  std::mt19937 rng(11);
+  for (int i = 0; i < 300; ++i) {
+    const int in_w = 1 + static_cast<int>(rng() % 700), out_w = 1 + static_cast<int>(rng() % 300);
+    const Image src = pattern(static_cast<std::size_t>(in_w), 2, i);
+    const auto taps = preprocess::detail::cv_linear_taps(in_w, out_w, true);
+    std::vector<std::int32_t> a(3 * static_cast<std::size_t>(out_w) + 4), b(a.size());
+    preprocess::detail::cv_horizontal_tail(src.row(1), a.data(), taps, 0, static_cast<std::size_t>(out_w), in_w);
+#if defined(__SSE2__)
+    const auto packed = preprocess::detail::cv_pack_taps(taps, in_w);
+    preprocess::detail::cv_horizontal_row_sse2(src.row(1), b.data(), taps, packed, static_cast<std::size_t>(out_w), in_w);
+#else
+    b = a;
+#endif
+    INFO(in_w, " -> ", out_w);
+    REQUIRE(std::equal(a.begin(), a.end() - 4, b.begin()));
+  }
+  for (int i = 0; i < 200; ++i) {
+    const std::size_t n = 1 + rng() % 100;
+    std::vector<std::int32_t> s0(n), s1(n);
+    for (std::size_t x = 0; x < n; ++x) {
+      s0[x] = static_cast<std::int32_t>(rng() % (255 * 2049 + 1));
+      s1[x] = static_cast<std::int32_t>(rng() % (255 * 2049 + 1));
+    }
+    // OpenCV's two rounded weights sum to 2047, 2048 or 2049.
+    const auto b0 = static_cast<std::int16_t>(rng() % 2049);
+    const auto b1 = static_cast<std::int16_t>(std::max(0, 2047 + static_cast<int>(rng() % 3) - b0));
+    std::vector<std::uint8_t> out(n);
+    preprocess::detail::cv_vertical_row(s0.data(), s1.data(), b0, b1, out.data(), n);
+    for (std::size_t x = 0; x < n; ++x) {
+      const int v = (((b0 * (s0[x] >> 4)) >> 16) + ((b1 * (s1[x] >> 4)) >> 16) + 2) >> 2;
+      REQUIRE(int{out[x]} == std::min(255, std::max(0, v)));
+    }
+  }
+}
+
 TEST_CASE("OpenCV linear resize: errors") {
   const Image src = pattern(4, 4);
   CHECK(has(error_of([&] { resize_linear_cv(src.view(), 4, 0); }), "target size 4x0 is empty"));

@@ -566,3 +566,26 @@ def test_sample_clip_with_its_box_files(monkeypatch):
     # Without boxes the streams change: the boxes were found and used.
     plain = clipcaer.load_clip(clip)
     assert not np.array_equal(plain[0], ours[0]) and not np.array_equal(plain[1], ours[1])
+
+
+def _load_in_child(folder, queue):
+    faces, _ = clipcaer.load_clip(folder, num_segments=4, size=32)
+    queue.put(faces.shape)
+
+
+def test_load_clip_works_after_fork(tmp_path):
+    # A DataLoader worker forked after the parent used the shared thread pool must not hang.
+    import multiprocessing
+    folder = str(tmp_path / "clip")
+    make_clip(np.random.default_rng(22), folder, 6, 40, 30)
+    clipcaer.load_clip(folder, num_segments=4, size=32)  # starts the pool in the parent
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_load_in_child, args=(folder, queue))
+    child.start()
+    child.join(20)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("load_clip hung in a forked child")
+    assert child.exitcode == 0
+    assert queue.get(timeout=5) == (4, 3, 32, 32)

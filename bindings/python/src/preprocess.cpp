@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include <unistd.h>
+
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
@@ -107,17 +109,27 @@ ClipBoxes boxes_from_py(const std::string& clip_dir, const py::object& face_boxe
   return boxes;
 }
 
+// One pool for the process, made on first use (call with the GIL held). After
+// a fork (e.g. a PyTorch DataLoader worker) the child has the pool object but
+// not its threads, and waiting for them would hang: make a new pool there and
+// leave the old one alone (never destroyed, so exit does not join threads).
 ThreadPool& shared_pool() {
-  static ThreadPool pool(0);
-  return pool;
+  static ThreadPool* pool = nullptr;
+  static pid_t owner = 0;
+  if (!pool || owner != ::getpid()) {
+    pool = new ThreadPool(0);
+    owner = ::getpid();
+  }
+  return *pool;
 }
 
 // threads: 0 = all cores (a shared pool), 1 = the calling thread, n = a pool of n.
 template <class F>
 Clip with_threads(std::size_t threads, F&& f) {
+  ThreadPool* shared = threads == 0 ? &shared_pool() : nullptr;
   py::gil_scoped_release no_gil;
   if (threads == 1) return f(nullptr);
-  if (threads == 0) return f(&shared_pool());
+  if (shared) return f(shared);
   ThreadPool pool(threads);
   return f(&pool);
 }

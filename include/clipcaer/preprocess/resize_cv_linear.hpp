@@ -20,6 +20,10 @@
 #include <cstring>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "clipcaer/core/error.hpp"
 #include "clipcaer/io/image.hpp"
 #include "clipcaer/preprocess/resize_pil_bilinear.hpp"  // check_resize_args
@@ -71,10 +75,11 @@ inline int cv_clamp(int v, int lo, int hi_exclusive) noexcept {
   return v < lo ? lo : (v >= hi_exclusive ? hi_exclusive - 1 : v);
 }
 
-// Horizontal pass of one source row into int32 (RGB interleaved).
-inline void cv_horizontal_row(const std::uint8_t* in, std::int32_t* out, const CvTaps& t, std::size_t out_w,
-                              int src_w) {
-  for (std::size_t dx = 0; dx < out_w; ++dx) {
+// Horizontal pass of one source row into int32 (RGB interleaved), plain C,
+// for outputs [from, out_w).
+inline void cv_horizontal_tail(const std::uint8_t* in, std::int32_t* out, const CvTaps& t, std::size_t from,
+                               std::size_t out_w, int src_w) {
+  for (std::size_t dx = from; dx < out_w; ++dx) {
     const int sx = t.index[dx];
     const std::int32_t a0 = t.w0[dx], a1 = t.w1[dx];
     const std::uint8_t* p = in + 3 * static_cast<std::size_t>(sx);
@@ -90,11 +95,65 @@ inline void cv_horizontal_row(const std::uint8_t* in, std::int32_t* out, const C
   }
 }
 
-inline void cv_vertical_row(const std::int32_t* s0, const std::int32_t* s1, std::int32_t b0, std::int32_t b1,
+// In 16-bit lanes as OpenCV does (S >> 4 and the weights fit int16; the
+// products' high halves are pmulhw), which also lets the compiler vectorise.
+#if defined(__SSE2__)
+// The same with SSE2 (exact integer arithmetic): per output pixel, pmaddwd of
+// (pixel sx, pixel sx + 1) with (w0, w1) gives R, G, B at once. `out` must
+// have room for one int32 past the row (a 16-byte store per pixel).
+struct CvTapsPacked {
+  std::vector<std::int32_t> weights;  // (w1 << 16) | w0
+  std::size_t fast_end = 0;           // outputs before this read 8 bytes inside the row and have a right neighbour
+};
+
+inline CvTapsPacked cv_pack_taps(const CvTaps& t, int src_w) {
+  CvTapsPacked p;
+  const std::size_t n = t.index.size();
+  p.weights.resize(n);
+  for (std::size_t dx = 0; dx < n; ++dx)
+    p.weights[dx] = static_cast<std::int32_t>(static_cast<std::uint16_t>(t.w0[dx]) |
+                                              static_cast<std::uint32_t>(static_cast<std::uint16_t>(t.w1[dx])) << 16);
+  // index is non-decreasing, so the outputs that need care form a tail.
+  while (p.fast_end < n && 3 * static_cast<std::size_t>(t.index[p.fast_end]) + 8 <= 3 * static_cast<std::size_t>(src_w) &&
+         t.index[p.fast_end] + 1 < src_w)
+    ++p.fast_end;
+  return p;
+}
+
+inline void cv_horizontal_row_sse2(const std::uint8_t* in, std::int32_t* out, const CvTaps& t,
+                                   const CvTapsPacked& packed, std::size_t out_w, int src_w) {
+  const __m128i zero = _mm_setzero_si128();
+  for (std::size_t dx = 0; dx < packed.fast_end; ++dx) {
+    __m128i px = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(in + 3 * static_cast<std::size_t>(t.index[dx])));
+    px = _mm_unpacklo_epi8(px, zero);
+    px = _mm_unpacklo_epi16(px, _mm_srli_si128(px, 6));  // R0 R1 G0 G1 B0 B1 (unused pair)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 3 * dx), _mm_madd_epi16(px, _mm_set1_epi32(packed.weights[dx])));
+  }
+  cv_horizontal_tail(in, out, t, packed.fast_end, out_w, src_w);
+}
+#endif
+
+inline void cv_vertical_row(const std::int32_t* s0, const std::int32_t* s1, std::int16_t b0, std::int16_t b1,
                             std::uint8_t* out, std::size_t bytes) {
-  for (std::size_t x = 0; x < bytes; ++x) {
-    const std::int32_t v = (((b0 * (s0[x] >> 4)) >> 16) + ((b1 * (s1[x] >> 4)) >> 16) + 2) >> 2;
-    out[x] = static_cast<std::uint8_t>(v < 0 ? 0 : (v > 255 ? 255 : v));
+  std::size_t x = 0;
+#if defined(__SSE2__)
+  // OpenCV's own SIMD formulation: pack S >> 4 to int16, pmulhw, add, round.
+  const __m128i vb0 = _mm_set1_epi16(b0), vb1 = _mm_set1_epi16(b1), two = _mm_set1_epi16(2);
+  for (; x + 8 <= bytes; x += 8) {
+    const __m128i a0 = _mm_packs_epi32(_mm_srai_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s0 + x)), 4),
+                                       _mm_srai_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s0 + x + 4)), 4));
+    const __m128i a1 = _mm_packs_epi32(_mm_srai_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s1 + x)), 4),
+                                       _mm_srai_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s1 + x + 4)), 4));
+    __m128i v = _mm_adds_epi16(_mm_mulhi_epi16(a0, vb0), _mm_mulhi_epi16(a1, vb1));
+    v = _mm_srai_epi16(_mm_adds_epi16(v, two), 2);
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out + x), _mm_packus_epi16(v, v));
+  }
+#endif
+  for (; x < bytes; ++x) {
+    const auto a0 = static_cast<std::int16_t>(s0[x] >> 4), a1 = static_cast<std::int16_t>(s1[x] >> 4);
+    const std::int32_t v = ((a0 * b0) >> 16) + ((a1 * b1) >> 16);
+    const std::int32_t r = (v + 2) >> 2;
+    out[x] = static_cast<std::uint8_t>(r < 0 ? 0 : (r > 255 ? 255 : r));
   }
 }
 
@@ -132,7 +191,11 @@ inline void resize_linear_cv(const ImageView& src, const MutableImageView& dst) 
   const auto ty = detail::cv_linear_taps(sh, dh, false);
   const std::size_t bytes = 3 * dst.width;
   // Two horizontally resized source rows, kept while consecutive output rows reuse them.
-  std::vector<std::int32_t> buf(2 * bytes);
+#if defined(__SSE2__)
+  const auto packed = detail::cv_pack_taps(tx, sw);
+#endif
+  const std::size_t row_ints = bytes + 4;  // room for the SIMD pass's last 16-byte store
+  std::vector<std::int32_t> buf(2 * row_ints);
   int cached[2] = {-1, -1};
   for (std::size_t dy = 0; dy < dst.height; ++dy) {
     const int want[2] = {detail::cv_clamp(ty.index[dy], 0, sh), detail::cv_clamp(ty.index[dy] + 1, 0, sh)};
@@ -143,12 +206,17 @@ inline void resize_linear_cv(const ImageView& src, const MutableImageView& dst) 
       if (slot[k] >= 0) continue;
       // Overwrite the slot that neither holds the other wanted row nor was just chosen.
       slot[k] = k == 1 ? 1 - slot[0] : (cached[0] == want[1] ? 1 : 0);
-      detail::cv_horizontal_row(src.row(static_cast<std::size_t>(want[k])), &buf[static_cast<std::size_t>(slot[k]) * bytes],
-                                tx, dst.width, sw);
+      const std::uint8_t* in = src.row(static_cast<std::size_t>(want[k]));
+      std::int32_t* out = &buf[static_cast<std::size_t>(slot[k]) * row_ints];
+#if defined(__SSE2__)
+      detail::cv_horizontal_row_sse2(in, out, tx, packed, dst.width, sw);
+#else
+      detail::cv_horizontal_tail(in, out, tx, 0, dst.width, sw);
+#endif
       cached[slot[k]] = want[k];
     }
-    const std::int32_t* rows[2] = {&buf[static_cast<std::size_t>(slot[0]) * bytes],
-                                   &buf[static_cast<std::size_t>(slot[1]) * bytes]};
+    const std::int32_t* rows[2] = {&buf[static_cast<std::size_t>(slot[0]) * row_ints],
+                                   &buf[static_cast<std::size_t>(slot[1]) * row_ints]};
     detail::cv_vertical_row(rows[0], rows[1], ty.w0[dy], ty.w1[dy], dst.row(dy), bytes);
   }
 }
