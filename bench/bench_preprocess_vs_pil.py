@@ -2,7 +2,8 @@
 """clipcaer.load_clip against the official Pillow + OpenCV pipeline, in one run.
 
 Makes 16 synthetic 1280x720 JPEG frames with a face box per frame and a body
-box, then times (median of --repeat runs, after one warm-up each):
+box, then times (median of --repeat rounds in which the variants take turns,
+after one warm-up each):
   official   the official test loader's steps in Python: each frame opened
              twice (as the official code does), Pillow crop + BILINEAR resize,
              OpenCV letterbox, stack, / 255
@@ -47,14 +48,18 @@ def decode_once_pipeline(frames_dir, face_boxes, body_box, num_segments=16, size
     return ref.to_float(faces), ref.to_float(frames)
 
 
-def median_ms(fn, repeat):
-    fn()  # warm-up (file cache, thread pool, lazy imports)
-    times = []
+def interleaved_medians(runs, repeat):
+    """Median wall time (ms) of each run; the runs take turns, so a change in
+    machine load hits all of them alike and the ratios stay fair."""
+    for fn in runs.values():
+        fn()  # warm-up: file cache, thread pool, lazy imports
+    times = {name: [] for name in runs}
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+        for name, fn in runs.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - t0) * 1e3)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main():
@@ -84,7 +89,7 @@ def main():
         a, b = runs["official (Pillow + OpenCV, 2 decodes/frame)"](), runs["clipcaer.load_clip, 1 thread"]()
         diff = max(float(np.abs(a[k] - b[k]).mean()) for k in range(2)) * 255
         print("%d frames 1280x720 JPEG -> 16 + 16 x 3 x 224 x 224; mean |diff| vs official %.3f/255" % (args.frames, diff))
-        medians = {name: median_ms(fn, args.repeat) for name, fn in runs.items()}
+        medians = interleaved_medians(runs, args.repeat)
     base = medians["official (Pillow + OpenCV, 2 decodes/frame)"]
     for name, ms in medians.items():
         print("%-48s %8.1f ms   %5.2fx vs official" % (name, ms, base / ms))

@@ -95,8 +95,6 @@ inline void cv_horizontal_tail(const std::uint8_t* in, std::int32_t* out, const 
   }
 }
 
-// In 16-bit lanes as OpenCV does (S >> 4 and the weights fit int16; the
-// products' high halves are pmulhw), which also lets the compiler vectorise.
 #if defined(__SSE2__)
 // The same with SSE2 (exact integer arithmetic): per output pixel, pmaddwd of
 // (pixel sx, pixel sx + 1) with (w0, w1) gives R, G, B at once. `out` must
@@ -133,6 +131,8 @@ inline void cv_horizontal_row_sse2(const std::uint8_t* in, std::int32_t* out, co
 }
 #endif
 
+// Vertical pass in 16-bit lanes as OpenCV computes it (S >> 4 and the weights
+// fit int16; the products' high halves are pmulhw).
 inline void cv_vertical_row(const std::int32_t* s0, const std::int32_t* s1, std::int16_t b0, std::int16_t b1,
                             std::uint8_t* out, std::size_t bytes) {
   std::size_t x = 0;
@@ -190,10 +190,10 @@ inline void resize_linear_cv(const ImageView& src, const MutableImageView& dst) 
   const auto tx = detail::cv_linear_taps(sw, dw, true);
   const auto ty = detail::cv_linear_taps(sh, dh, false);
   const std::size_t bytes = 3 * dst.width;
-  // Two horizontally resized source rows, kept while consecutive output rows reuse them.
 #if defined(__SSE2__)
   const auto packed = detail::cv_pack_taps(tx, sw);
 #endif
+  // Two horizontally resized source rows, kept while consecutive output rows reuse them.
   const std::size_t row_ints = bytes + 4;  // room for the SIMD pass's last 16-byte store
   std::vector<std::int32_t> buf(2 * row_ints);
   int cached[2] = {-1, -1};
