@@ -25,3 +25,10 @@ def test_public_names_have_docstrings():
 
 def test_version():
     assert clipcaer.__version__.count(".") == 2
+
+
+def test_preprocess_submodule_imports_both_ways():
+    import importlib
+    mod = importlib.import_module("clipcaer.preprocess")
+    assert mod is clipcaer.preprocess
+    assert mod.sample_indices(32, 16)[:2] == [1, 3]

@@ -8,8 +8,13 @@
 See docs/api-python.md.
 """
 
+import sys as _sys
+
 from ._clipcaer import *  # noqa: F401,F403
-from ._clipcaer import Model, __version__, load_clip  # noqa: F401
+from ._clipcaer import Model, __version__, load_clip, preprocess  # noqa: F401
+
+# `import clipcaer.preprocess` works too (the submodule lives in the extension).
+_sys.modules[__name__ + ".preprocess"] = preprocess
 
 
 def _classify_folder(self, frames_dir, face_boxes=None, body_box=None, **kwargs):
