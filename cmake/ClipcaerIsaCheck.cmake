@@ -6,9 +6,10 @@ if(NOT CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
   return()
 endif()
 find_program(CLIPCAER_OBJDUMP NAMES objdump HINTS ${CMAKE_OBJDUMP})
+find_program(CLIPCAER_NM NAMES nm HINTS ${CMAKE_NM})
 find_package(Python3 COMPONENTS Interpreter)
-if(NOT CLIPCAER_OBJDUMP OR NOT Python3_Interpreter_FOUND)
-  message(STATUS "ISA leak check disabled (needs objdump and Python 3)")
+if(NOT CLIPCAER_OBJDUMP OR NOT CLIPCAER_NM OR NOT Python3_Interpreter_FOUND)
+  message(STATUS "ISA leak check disabled (needs objdump, nm and Python 3)")
   return()
 endif()
 
@@ -34,12 +35,12 @@ endforeach()
 set(_check ${PROJECT_SOURCE_DIR}/tests/isa/check_isa_leaks.py)
 # What the linker kept in every program and module.
 add_test(NAME isa_leak_check
-  COMMAND ${Python3_EXECUTABLE} ${_check} --objdump ${CLIPCAER_OBJDUMP} --expect-avx512 ${_binaries})
+  COMMAND ${Python3_EXECUTABLE} ${_check} --objdump ${CLIPCAER_OBJDUMP} --nm ${CLIPCAER_NM} --expect-avx512 ${_binaries})
 # Latent leaks in the kernel objects, whichever copy a link would keep. At -O0
 # std:: and xsimd scalar helpers stay out of line with VEX encodings (harmful
 # only on CPUs without AVX), so Debug checks AVX-512 only there.
 add_test(NAME isa_leak_check_objects
-  COMMAND ${Python3_EXECUTABLE} ${_check} --objdump ${CLIPCAER_OBJDUMP} --expect-avx512
+  COMMAND ${Python3_EXECUTABLE} ${_check} --objdump ${CLIPCAER_OBJDUMP} --nm ${CLIPCAER_NM} --expect-avx512
           $<$<CONFIG:Debug>:--avx512-only> $<TARGET_OBJECTS:clipcaer_runtime>
   COMMAND_EXPAND_LISTS)
 
@@ -49,5 +50,5 @@ add_executable(isa_leak_fixture ${PROJECT_SOURCE_DIR}/tests/isa/leak_fixture_avx
 set_source_files_properties(${PROJECT_SOURCE_DIR}/tests/isa/leak_fixture_avx512.cpp PROPERTIES
   COMPILE_OPTIONS "-mavx512f;-Wno-uninitialized;-Wno-maybe-uninitialized")
 add_test(NAME isa_leak_check_finds_leaks
-  COMMAND ${Python3_EXECUTABLE} ${_check} --objdump ${CLIPCAER_OBJDUMP} $<TARGET_FILE:isa_leak_fixture>)
+  COMMAND ${Python3_EXECUTABLE} ${_check} --objdump ${CLIPCAER_OBJDUMP} --nm ${CLIPCAER_NM} $<TARGET_FILE:isa_leak_fixture>)
 set_tests_properties(isa_leak_check_finds_leaks PROPERTIES WILL_FAIL TRUE)

@@ -8,6 +8,8 @@
 //       --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 
+#include <time.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -40,10 +42,21 @@ void fill_random(float* p, std::size_t n, std::uint32_t seed) {
   for (std::size_t i = 0; i < n; ++i) p[i] = dist(rng);
 }
 
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
 // Runs fn once per benchmark iteration (wall-clock, manual time) and, after
 // each, the peak loop of the table's ISA on as many threads for about as
-// long. peak_frac = (kernel flop/s) / (peak flop/s measured alongside), so
-// slow drift (frequency, other processes) cancels out of the ratio.
+// long. Two ratios to that peak, measured alongside so that slow drift
+// (frequency, other processes) cancels out:
+//   peak_frac  wall-clock flop/s over wall-clock peak flop/s (includes load
+//              imbalance and scaling; what a user sees on a quiet machine)
+//   cpu_frac   flop per CPU-second over peak flop per CPU-second (time the
+//              threads were descheduled by other processes drops out; idle
+//              waiting in the pool is not CPU time either)
 template <class F>
 void run_against_peak(benchmark::State& state, ThreadPool& pool, const std::string& isa, double flops_per_iter, F&& fn) {
   using clock = std::chrono::steady_clock;
@@ -51,20 +64,24 @@ void run_against_peak(benchmark::State& state, ThreadPool& pool, const std::stri
   const bool probe = flops_per_loop > 0;
   const double peak_guess = g_peak.count(isa) ? g_peak[isa] : 1e11;
   const std::size_t threads = pool.size();
-  double kernel_s = 0, probe_s = 0, probe_flops = 0;
+  double kernel_s = 0, kernel_cpu = 0, probe_s = 0, probe_cpu = 0, probe_flops = 0;
+  std::vector<double> done(threads, 0.0);
   for (auto _ : state) {
+    const double c0 = process_cpu_seconds();
     const auto t0 = clock::now();
     fn();
     benchmark::ClobberMemory();
     const double dt = std::chrono::duration<double>(clock::now() - t0).count();
+    kernel_cpu += process_cpu_seconds() - c0;
     state.SetIterationTime(dt);
     kernel_s += dt;
     if (!probe) continue;
     const auto iters = static_cast<std::uint64_t>(std::max(2e-4, dt) * peak_guess / flops_per_loop) + 1;
-    std::vector<double> done(threads, 0.0);
+    const double c1 = process_cpu_seconds();
     const auto p0 = clock::now();
     pool.parallel_for(threads, [&](std::size_t i) { done[i] = static_cast<double>(bench::peak_loop(isa, iters)); });
     probe_s += std::chrono::duration<double>(clock::now() - p0).count();
+    probe_cpu += process_cpu_seconds() - c1;
     for (double d : done) probe_flops += d;
   }
   const double flops = flops_per_iter * static_cast<double>(state.iterations());
@@ -73,6 +90,7 @@ void run_against_peak(benchmark::State& state, ThreadPool& pool, const std::stri
     state.counters["peak_frac"] = (flops / kernel_s) / (probe_flops / probe_s);
     state.counters["peak_GFLOPS"] = probe_flops / probe_s * 1e-9;
   }
+  if (probe && kernel_cpu > 0 && probe_cpu > 0) state.counters["cpu_frac"] = (flops / kernel_cpu) / (probe_flops / probe_cpu);
 }
 
 // (a) Peak: independent FMA chains, run in every benchmark thread at once.
