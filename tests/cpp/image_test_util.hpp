@@ -3,6 +3,8 @@
 // BMP and PNG writers, temporary folders and the golden-file index.
 #pragma once
 
+#include <doctest/doctest.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +18,22 @@
 #include "test_util.hpp"
 
 namespace clipcaer::test {
+
+// The clipcaer::Error f throws (a test failure if it throws none).
+template <class F>
+Error error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e;
+  }
+  FAIL("no error thrown");
+  return Error(ErrorCode::internal, "");
+}
+
+inline bool has(const Error& e, const std::string& part) {
+  return std::string(e.what()).find(part) != std::string::npos;
+}
 
 // Same formula as pattern() in make_preprocess_fixtures.py.
 inline Image pattern(std::size_t w, std::size_t h, int seed = 0) {

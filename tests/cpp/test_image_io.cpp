@@ -15,20 +15,6 @@
 using namespace clipcaer;
 using namespace clipcaer::test;
 
-namespace {
-template <class F>
-Error error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e;
-  }
-  FAIL("no error thrown");
-  return Error(ErrorCode::internal, "");
-}
-bool has(const Error& e, const std::string& part) { return std::string(e.what()).find(part) != std::string::npos; }
-}  // namespace
-
 TEST_CASE("Image: construction, copies, views") {
   Image a(4, 3);
   CHECK(a.width() == 4);

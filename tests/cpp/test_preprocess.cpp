@@ -25,17 +25,6 @@ using namespace clipcaer::preprocess;
 using namespace clipcaer::test;
 
 namespace {
-template <class F>
-Error error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e;
-  }
-  FAIL("no error thrown");
-  return Error(ErrorCode::internal, "");
-}
-bool has(const Error& e, const std::string& part) { return std::string(e.what()).find(part) != std::string::npos; }
 
 // Python: [int(tick / 2.0 + tick * x) for x in range(T)] with tick = N / T,
 // every operation rounded to double on its own.

@@ -12,6 +12,8 @@
 #include "text_model_util.hpp"
 
 using namespace clipcaer;
+using clipcaer::test::contains;
+using clipcaer::test::error_of;
 
 namespace {
 
@@ -50,19 +52,6 @@ Tensor normalized(Tensor t) {
   return t;
 }
 
-template <class F>
-std::string error_of(F&& f, ErrorCode want = ErrorCode::invalid_argument) {
-  try {
-    f();
-  } catch (const Error& e) {
-    CHECK(e.code() == want);
-    return e.what();
-  }
-  FAIL("no error");
-  return "";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 struct ClipGolden {
   Tensor images, image_features, text_features, logits;

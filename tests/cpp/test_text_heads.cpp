@@ -9,22 +9,11 @@
 #include "text_model_util.hpp"
 
 using namespace clipcaer;
+using clipcaer::test::contains;
+using clipcaer::test::error_of;
 
 namespace {
 
-template <class F>
-std::string error_of(F&& f, ErrorCode want = ErrorCode::invalid_argument) {
-  try {
-    f();
-  } catch (const Error& e) {
-    CHECK(e.code() == want);
-    return e.what();
-  }
-  FAIL("no error");
-  return "";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 // normalise(mean(normalise(rows))) in double, written out independently.
 std::vector<double> ensemble_double(const Tensor& rows, std::size_t first, std::size_t count) {

@@ -3,12 +3,30 @@
 // per test process, so the real tokenizer's ids are in range.
 #pragma once
 
+#include <doctest/doctest.h>
+
 #include <string>
 
+#include "clipcaer/core/error.hpp"
 #include "clipcaer/io/safetensors.hpp"
 #include "test_util.hpp"
 
 namespace clipcaer::test {
+
+// The message of the clipcaer::Error f throws, after checking its code.
+template <class F>
+std::string error_of(F&& f, ErrorCode want = ErrorCode::invalid_argument) {
+  try {
+    f();
+  } catch (const Error& e) {
+    CHECK(e.code() == want);
+    return e.what();
+  }
+  FAIL("no error");
+  return "";
+}
+
+inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 inline std::string clip_a_path() { return std::string(CLIPCAER_FIXTURES_DIR) + "/clip_a.safetensors"; }
 inline std::string vocab_path() { return std::string(CLIPCAER_SHARED_DIR) + "/clip/bpe_simple_vocab_16e6.txt.gz"; }
