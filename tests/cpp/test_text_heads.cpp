@@ -14,7 +14,6 @@ using clipcaer::test::error_of;
 
 namespace {
 
-
 // normalise(mean(normalise(rows))) in double, written out independently.
 std::vector<double> ensemble_double(const Tensor& rows, std::size_t first, std::size_t count) {
   const std::size_t d = rows.dim(1);
