@@ -9,8 +9,11 @@ after one warm-up each):
              OpenCV letterbox, stack, / 255
   decode-1x  the same with each frame decoded once (a fairer Python baseline)
   clipcaer   clipcaer.load_clip with 1 thread and with all cores
-and prints the medians and the speed ratios. Run from the repository root:
-    PYTHONPATH=build/python /usr/bin/python3 bench/bench_preprocess_vs_pil.py
+and prints the medians and the speed ratios. With --model M.safetensors the
+model's classify_clip on the preprocessed clip takes turns too, and the
+preprocessing time is printed as a share of the model's. Run from the
+repository root:
+    PYTHONPATH=build/python /usr/bin/python3 bench/bench_preprocess_vs_pil.py [--model M]
 """
 
 import argparse
@@ -66,6 +69,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=9)
     ap.add_argument("--frames", type=int, default=16)
+    ap.add_argument("--model", help="a full-size weights file: also time classify_clip in the same rounds")
     args = ap.parse_args()
     cv2.setNumThreads(1)  # the official loader runs in DataLoader workers; one clip, one core
     rng = np.random.default_rng(0)
@@ -85,14 +89,25 @@ def main():
             "clipcaer.load_clip, 1 thread": lambda: clipcaer.load_clip(clip, face_boxes, body_box, threads=1),
             "clipcaer.load_clip, all cores (%d)" % os.cpu_count(): lambda: clipcaer.load_clip(clip, face_boxes, body_box),
         }
+        if args.model:
+            model = clipcaer.Model(args.model)
+            faces, frames = clipcaer.load_clip(clip, face_boxes, body_box, num_segments=model.num_frames,
+                                               size=model.image_size)
+            runs["model.classify_clip (all cores)"] = lambda: model.classify_clip(faces, frames)
         # Same result first (JPEG decoders differ slightly; see docs/inputs.md).
         a, b = runs["official (Pillow + OpenCV, 2 decodes/frame)"](), runs["clipcaer.load_clip, 1 thread"]()
         diff = max(float(np.abs(a[k] - b[k]).mean()) for k in range(2)) * 255
         print("%d frames 1280x720 JPEG -> 16 + 16 x 3 x 224 x 224; mean |diff| vs official %.3f/255" % (args.frames, diff))
         medians = interleaved_medians(runs, args.repeat)
     base = medians["official (Pillow + OpenCV, 2 decodes/frame)"]
+    model_ms = medians.pop("model.classify_clip (all cores)", None)
     for name, ms in medians.items():
         print("%-48s %8.1f ms   %5.2fx vs official" % (name, ms, base / ms))
+    if model_ms:
+        print("%-48s %8.1f ms" % ("model.classify_clip (all cores)", model_ms))
+        for name, ms in medians.items():
+            if name.startswith("clipcaer"):
+                print("%-48s %7.1f %% of the model's time" % (name, 100 * ms / model_ms))
 
 
 if __name__ == "__main__":
