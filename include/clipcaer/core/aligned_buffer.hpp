@@ -2,6 +2,7 @@
 // these so SIMD loads never straddle cache lines by accident.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -13,6 +14,15 @@
 namespace clipcaer {
 
 inline constexpr std::size_t kBufferAlignment = 64;
+
+namespace detail {
+// Buffers allocated so far, process-wide: lets tests check that steady-state
+// inference allocates nothing in its hot loops (tests/cpp/test_allocations.cpp).
+inline std::atomic<std::size_t>& aligned_buffer_allocations() noexcept {
+  static std::atomic<std::size_t> count{0};
+  return count;
+}
+}  // namespace detail
 
 template <class T>
 class AlignedBuffer {
@@ -62,6 +72,7 @@ class AlignedBuffer {
     std::size_t bytes = (count * sizeof(T) + kBufferAlignment - 1) / kBufferAlignment * kBufferAlignment;
     void* p = std::aligned_alloc(kBufferAlignment, bytes);
     if (!p) throw std::bad_alloc();
+    detail::aligned_buffer_allocations().fetch_add(1, std::memory_order_relaxed);
     data_ = static_cast<T*>(p);
     size_ = count;
   }
