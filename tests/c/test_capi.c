@@ -58,8 +58,8 @@ int main(int argc, char** argv) {
   worker_result results[4];
   pthread_t other;
 
-  if (argc != 2) {
-    fprintf(stderr, "usage: test_capi MODEL.safetensors\n");
+  if (argc != 3) {
+    fprintf(stderr, "usage: test_capi MODEL.safetensors CLIP_DIR\n");
     return 2;
   }
   model_path = argv[1];
@@ -141,7 +141,21 @@ int main(int argc, char** argv) {
         CLIPCAER_ERR_BUFFER_TOO_SMALL);
   free(clips2);
 
+  /* a frames folder end to end, and its errors */
+  CHECK(clipcaer_classify_folder(m, argv[2], NULL, NULL, logits, probs, 64, &top) == CLIPCAER_OK);
+  CHECK(top < C);
+  CHECK(clipcaer_classify_folder(m, NULL, NULL, NULL, logits, probs, 64, &top) == CLIPCAER_ERR_INVALID_ARGUMENT);
+  CHECK(clipcaer_classify_folder(m, "/nonexistent/clip", NULL, NULL, logits, NULL, 64, &top) ==
+        CLIPCAER_ERR_FILE_NOT_FOUND);
+  CHECK(error_mentions("/nonexistent/clip"));
+  CHECK(clipcaer_classify_folder(m, argv[2], "/nonexistent/faces.json", NULL, logits, NULL, 64, &top) ==
+        CLIPCAER_ERR_FILE_NOT_FOUND);
+  CHECK(error_mentions("faces.json"));
+  CHECK(clipcaer_classify_folder(m, argv[2], NULL, NULL, logits, NULL, C - 1, &top) == CLIPCAER_ERR_BUFFER_TOO_SMALL);
+  CHECK(clipcaer_classify_folder(NULL, argv[2], NULL, NULL, logits, NULL, 64, &top) == CLIPCAER_ERR_INVALID_HANDLE);
+
   /* four threads on one model == serial */
+  CHECK(clipcaer_classify_clip(m, clip, clip, T, logits, NULL, 64, &top) == CLIPCAER_OK);
   shared_model = m;
   CHECK(clipcaer_model_set_threads(m, 2) == CLIPCAER_OK);
   for (i = 0; i < 4; ++i) pthread_create(&threads[i], NULL, worker, &results[i]);
