@@ -79,6 +79,24 @@ struct ClipFeatures {
   Tensor logits;         // (N, C)
 };
 
+// Describes faces and frames arrays of the given shapes, (T, 3, S, S) or, when
+// batched, (N, T, 3, S, S), as a ClipBatch, after checking ranks and that
+// both shapes agree. (Sizes against the model are checked when it runs.)
+inline ClipBatch make_clip_batch(const float* faces, const Shape& face_shape, const float* frames,
+                                 const Shape& frame_shape, bool batched) {
+  const std::size_t rank = batched ? 5 : 4;
+  const char* layout = batched ? "(N, T, 3, S, S)" : "(T, 3, S, S)";
+  require(face_shape.size() == rank, ErrorCode::invalid_argument, "faces must have shape ", layout, ", got ",
+          shape_to_string(face_shape));
+  require(frame_shape.size() == rank, ErrorCode::invalid_argument, "frames must have shape ", layout, ", got ",
+          shape_to_string(frame_shape));
+  require(face_shape == frame_shape, ErrorCode::invalid_argument, "faces ", shape_to_string(face_shape),
+          " and frames ", shape_to_string(frame_shape), " must have the same shape (one face crop per frame)");
+  const std::size_t o = batched ? 1 : 0;
+  return ClipBatch{faces,             frames,            batched ? face_shape[0] : 1, face_shape[o],
+                   face_shape[o + 1], face_shape[o + 2], face_shape[o + 3]};
+}
+
 class Model {
  public:
   explicit Model(const std::string& path, const ModelOptions& options = {})
@@ -423,17 +441,7 @@ class Model {
   }
 
   ClipBatch clip_batch(const Tensor& faces, const Tensor& frames, bool batched) const {
-    const std::size_t rank = batched ? 5 : 4;
-    const char* layout = batched ? "(N, T, 3, S, S)" : "(T, 3, S, S)";
-    require(faces.ndim() == rank, ErrorCode::invalid_argument, "faces must have shape ", layout, ", got ",
-            shape_to_string(faces.shape()));
-    require(frames.ndim() == rank, ErrorCode::invalid_argument, "frames must have shape ", layout, ", got ",
-            shape_to_string(frames.shape()));
-    require(faces.shape() == frames.shape(), ErrorCode::invalid_argument, "faces ", shape_to_string(faces.shape()),
-            " and frames ", shape_to_string(frames.shape()), " must have the same shape (one face crop per frame)");
-    const std::size_t o = batched ? 1 : 0;
-    return ClipBatch{faces.data(),    frames.data(),       batched ? faces.dim(0) : 1, faces.dim(o),
-                     faces.dim(o + 1), faces.dim(o + 2), faces.dim(o + 3)};
+    return make_clip_batch(faces.data(), faces.shape(), frames.data(), frames.shape(), batched);
   }
 
   void check_batch(const ClipBatch& b) const {

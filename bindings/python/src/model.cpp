@@ -9,26 +9,9 @@ namespace clipcaer::python {
 
 namespace {
 
-// Checks rank and matching shapes, then describes the arrays as a ClipBatch.
 ClipBatch as_batch(const FloatArray& faces, const FloatArray& frames, bool batched) {
-  const py::ssize_t rank = batched ? 5 : 4;
-  const char* layout = batched ? "(N, T, 3, S, S)" : "(T, 3, S, S)";
-  require(faces.ndim() == rank, ErrorCode::invalid_argument, "faces must have shape ", layout, ", got ",
-          shape_of(faces));
-  require(frames.ndim() == rank, ErrorCode::invalid_argument, "frames must have shape ", layout, ", got ",
-          shape_of(frames));
-  require(shape_of(faces) == shape_of(frames), ErrorCode::invalid_argument, "faces ", shape_of(faces), " and frames ",
-          shape_of(frames), " must have the same shape (one face crop per frame)");
-  const py::ssize_t o = batched ? 1 : 0;
-  ClipBatch b;
-  b.faces = faces.data();
-  b.frames = frames.data();
-  b.clips = batched ? static_cast<std::size_t>(faces.shape(0)) : 1;
-  b.frames_per_clip = static_cast<std::size_t>(faces.shape(o));
-  b.channels = static_cast<std::size_t>(faces.shape(o + 1));
-  b.height = static_cast<std::size_t>(faces.shape(o + 2));
-  b.width = static_cast<std::size_t>(faces.shape(o + 3));
-  return b;
+  return make_clip_batch(faces.data(), Shape(faces.shape(), faces.shape() + faces.ndim()), frames.data(),
+                         Shape(frames.shape(), frames.shape() + frames.ndim()), batched);
 }
 
 struct PyPrediction {
