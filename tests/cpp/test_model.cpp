@@ -14,19 +14,13 @@
 #include "test_util.hpp"
 
 using namespace clipcaer;
+using clipcaer::test::read_tensor;
 
 namespace {
 
 struct Golden {
   Tensor faces, frames, logits, probs, face_image, context_image, face_video, context_video, video, text;
 };
-
-Tensor read_tensor(const io::SafetensorsFile& f, const std::string& name) {
-  const auto& t = f.tensor(name);
-  Tensor out(t.shape);
-  io::WeightReader::to_float(t, out.data());
-  return out;
-}
 
 Tensor procedural(const test::Fixture& fx, int stream, std::size_t size) {
   std::vector<float> v = test::procedural_clips(fx.clips, fx.frames, size, stream);

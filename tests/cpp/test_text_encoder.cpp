@@ -12,17 +12,11 @@
 #include "text_model_util.hpp"
 
 using namespace clipcaer;
+using clipcaer::test::read_tensor;
 using clipcaer::test::contains;
 using clipcaer::test::error_of;
 
 namespace {
-
-Tensor read_tensor(const io::SafetensorsFile& f, const std::string& name) {
-  const auto& t = f.tensor(name);
-  Tensor out(t.shape);
-  io::WeightReader::to_float(t, out.data());
-  return out;
-}
 
 std::vector<std::int32_t> read_ids(const io::SafetensorsFile& f, const std::string& name) {
   const auto& t = f.tensor(name);

@@ -15,6 +15,10 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "clipcaer/core/tensor.hpp"
+#include "clipcaer/io/safetensors.hpp"
+#include "clipcaer/io/weight_reader.hpp"
+
 namespace clipcaer::test {
 
 inline std::string temp_path(const std::string& stem) {
@@ -69,6 +73,14 @@ class SafetensorsBuilder {
   nlohmann::json header_ = nlohmann::json::object();
   std::string data_;
 };
+
+// A float tensor of a safetensors file (goldens, inputs), widened to float.
+inline Tensor read_tensor(const io::SafetensorsFile& f, const std::string& name) {
+  const auto& t = f.tensor(name);
+  Tensor out(t.shape);
+  io::WeightReader::to_float(t, out.data());
+  return out;
+}
 
 inline std::vector<float> random_floats(std::size_t n, std::uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
   std::mt19937 rng(seed);

@@ -1,32 +1,15 @@
 """clipcaer.Model from Python: parity with the reference goldens, the result
 objects, batching, threads and every error path."""
 import concurrent.futures
-import json
-import struct
 
 import numpy as np
 import pytest
 
+import st_format
 from fixture_inputs import procedural_clips
 from helpers import FIXTURES, MANIFEST
 
 clipcaer = pytest.importorskip("clipcaer")
-
-DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32, "U8": np.uint8}
-
-
-def read_safetensors(path):
-    raw = path.read_bytes()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    out = {}
-    for name, e in header.items():
-        if name == "__metadata__":
-            continue
-        b, end = e["data_offsets"]
-        out[name] = np.frombuffer(raw[8 + n + b:8 + n + end], DTYPES[e["dtype"]]).reshape(e["shape"])
-    return out
-
 
 def caer_fixtures():
     """(name, weights path, io path) of every CLIP-CAER fixture in manifest.json."""
@@ -35,7 +18,7 @@ def caer_fixtures():
 
 
 def load_io(name, io, image_size):
-    g = read_safetensors(io)
+    g = st_format.read_safetensors(io)[0]
     e = MANIFEST[name]
     if e.get("inputs") == "procedural":
         g["faces"], g["frames"] = procedural_clips(e["clips"], e["clip_frames"], image_size)
