@@ -5,6 +5,7 @@ dict) into the clipcaer .safetensors file described in docs/weights.md.
     python3 weights/convert.py model_best.pth -o clip_caer.safetensors \\
         [--classes classes.json] [--vocab bpe_simple_vocab_16e6.txt.gz] \\
         [--temporal-heads 8] [--dtype float32|bfloat16]
+        [--compute-dtype float32|bfloat16|int8]
 
 Needs numpy only; the checkpoint is read without executing pickled code.
 """
@@ -74,13 +75,18 @@ def check_descriptors(sd, config, tensors, classes, tokenizer, vocab_path, warn)
                 "pass the classes the model was trained with (--classes)")
 
 
+COMPUTE_DTYPES = ("float32", "bfloat16", "int8")
+
+
 def convert(checkpoint, out, classes_path=None, vocab_path=None, temporal_heads=8, dtype="float32",
-            source=None, warn=_warn):
+            source=None, warn=_warn, compute_dtype=None):
     """Writes `out`; returns (model_type, config, classes, tensor count, file size)."""
     if temporal_heads < 1:
         raise ConvertError(f"--temporal-heads must be positive, got {temporal_heads}")
     if dtype not in ("float32", "bfloat16"):
         raise ConvertError(f"--dtype must be float32 or bfloat16, got {dtype}")
+    if compute_dtype is not None and compute_dtype not in COMPUTE_DTYPES:
+        raise ConvertError(f"--compute-dtype must be one of {', '.join(COMPUTE_DTYPES)}, got {compute_dtype}")
     # Read the small inputs first so their errors come before a long load.
     classes = load_classes(classes_path) if classes_path else None
     vocab = read_vocab(vocab_path) if vocab_path else None
@@ -129,6 +135,8 @@ def convert(checkpoint, out, classes_path=None, vocab_path=None, temporal_heads=
         "classes": json.dumps(classes, ensure_ascii=False),
         "source": source or f"clipcaer weights/convert.py {CONVERTER_VERSION} from {os.path.basename(checkpoint)}",
     }
+    if compute_dtype is not None:
+        metadata["compute_dtype"] = compute_dtype  # the loader's default weight type (docs/weights.md)
     try:
         write_safetensors(out, entries, metadata)
     except OSError as e:
@@ -147,11 +155,15 @@ def main(argv=None):
                                         "also checks the descriptors against the checkpoint's prompts")
     parser.add_argument("--temporal-heads", type=int, default=8, help="heads of the temporal transformers (8)")
     parser.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32",
-                        help="storage type of the matrix weights (float32)")
+                        help="storage type of the matrix weights in the file (float32)")
+    parser.add_argument("--compute-dtype", choices=COMPUTE_DTYPES,
+                        help="weight type the loader uses by default (float32 when not given); int8 is "
+                             "quantised at load from the stored weights")
     args = parser.parse_args(argv)
     try:
         model_type, config, classes, count, size = convert(
-            args.checkpoint, args.output, args.classes, args.vocab, args.temporal_heads, args.dtype)
+            args.checkpoint, args.output, args.classes, args.vocab, args.temporal_heads, args.dtype,
+            compute_dtype=args.compute_dtype)
     except ConvertError as e:
         print(f"convert.py: error: {e}", file=sys.stderr)
         return 1

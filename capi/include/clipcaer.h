@@ -53,6 +53,10 @@ typedef struct clipcaer_model_params {
   size_t struct_size; /* sizeof(clipcaer_model_params), for forward compatibility */
   size_t threads;     /* worker threads per call; 0 = one per core */
   const char* isa;    /* kernel set, e.g. "avx2"; NULL or "" = best for this CPU */
+  /* Linear weight storage: "float32", "bfloat16" or "int8"; NULL or "" = the
+   * file's choice. Added after 0.1.0: callers built against an older header pass a smaller
+   * struct_size and get the file's choice. */
+  const char* dtype;
 } clipcaer_model_params;
 
 /* "MAJOR.MINOR.PATCH" of the library. */

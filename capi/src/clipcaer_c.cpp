@@ -2,6 +2,7 @@
 // turns any exception into a status code plus a thread-local message.
 #include "clipcaer.h"
 
+#include <cstddef>
 #include <cstring>
 #include <mutex>
 #include <new>
@@ -149,6 +150,7 @@ void clipcaer_model_params_init(clipcaer_model_params* params) {
   params->struct_size = sizeof(clipcaer_model_params);
   params->threads = 0;
   params->isa = nullptr;
+  params->dtype = nullptr;
 }
 
 clipcaer_status clipcaer_model_load(const char* path, const clipcaer_model_params* params, clipcaer_model** out) {
@@ -158,12 +160,14 @@ clipcaer_status clipcaer_model_load(const char* path, const clipcaer_model_param
     require_out(path, "path");
     clipcaer::ModelOptions o;
     if (params) {
-      if (params->struct_size < sizeof(clipcaer_model_params))
+      if (params->struct_size < offsetof(clipcaer_model_params, dtype))
         return fail(CLIPCAER_ERR_INVALID_ARGUMENT,
                     "params->struct_size is " + std::to_string(params->struct_size) +
                         "; call clipcaer_model_params_init first");
       o.threads = params->threads;
       if (params->isa) o.isa = params->isa;
+      if (params->struct_size >= offsetof(clipcaer_model_params, dtype) + sizeof(params->dtype) && params->dtype)
+        o.dtype = params->dtype;
     }
     auto* m = new clipcaer_model(path, o);
     std::lock_guard<std::mutex> lock(registry_mutex);

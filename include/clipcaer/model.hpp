@@ -20,6 +20,7 @@
 #include "clipcaer/io/safetensors.hpp"
 #include "clipcaer/io/weight_reader.hpp"
 #include "clipcaer/kernels/dispatch.hpp"
+#include "clipcaer/models/compute_dtype.hpp"
 #include "clipcaer/models/config.hpp"
 #include "clipcaer/models/fusion_head.hpp"
 #include "clipcaer/models/learned_prompts.hpp"
@@ -38,6 +39,10 @@ struct ModelOptions {
   std::size_t threads = 0;  // worker threads for one call; 0 = one per core
   std::string isa;          // kernel set ("avx512", "avx2", ...); empty = best for this CPU
   std::size_t max_batch_images = 64;  // images per image-tower pass (bounds activation memory)
+  // Storage of the Linear weights: "float32", "bfloat16" (f32 accumulation)
+  // or "int8" (per-output-channel scales, activations quantised per row);
+  // empty = the file's compute_dtype metadata, else float32.
+  std::string dtype;
   // CLIP BPE merges file (bpe_simple_vocab_16e6.txt.gz) for encode_texts and
   // prompt heads, used when the weights file embeds none (tokenizer.bpe_vocab_gz).
   std::string vocab_path;
@@ -111,6 +116,7 @@ class Model {
       throw_error(ErrorCode::unsupported, "kernel set '", options.isa, "' is not available on this CPU and build");
     require(options.max_batch_images >= 1, ErrorCode::invalid_argument, "max_batch_images must be at least 1");
     config_ = parse_model_config(*file_);
+    weight_type_ = models::resolve_compute_dtype(options.dtype, *file_);
     for (const auto& c : config_.classes) class_names_.push_back(c.name);
     load();
   }
@@ -123,6 +129,8 @@ class Model {
   std::size_t image_size() const noexcept { return config_.vision.image_size; }
   std::size_t embed_dim() const noexcept { return config_.embed_dim; }
   const char* kernel_set() const noexcept { return kernels_->name; }
+  // Storage type of the Linear weights ("float32", "bfloat16" or "int8").
+  const char* dtype() const noexcept { return kernels::weight_type_name(weight_type_); }
   std::size_t threads() const noexcept { return pool_->size(); }
   // Not to be called while another thread is inside this model.
   void set_threads(std::size_t threads) { pool_->resize(threads); }
@@ -404,7 +412,7 @@ class Model {
 
   void load() {
     io::WeightReader reader(*file_);
-    const nn::LoadContext lc{reader, *kernels_, kernels::WeightType::f32};
+    const nn::LoadContext lc{reader, *kernels_, weight_type_};
     visual_.load(lc, config_.vision, config_.embed_dim);
     text_.load(lc, config_.text, config_.embed_dim);
     token_embedding_.load(reader, config_.text);
@@ -480,6 +488,7 @@ class Model {
 
   std::unique_ptr<io::SafetensorsFile> file_;
   ModelOptions options_;
+  kernels::WeightType weight_type_ = kernels::WeightType::f32;
   const kernels::KernelTable* kernels_;
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<WorkspacePool> workspaces_;

@@ -21,10 +21,11 @@ const char* const kClassifyHelp =
     "                      (clips without boxes use whole frames)\n"
     "  --format FMT        text (default), json or csv\n"
     "  --threads N         worker threads (default: one per core)\n"
-    "  --isa NAME          force a kernel set (avx512, avx2, sse2)\n";
+    "  --isa NAME          force a kernel set (avx512, avx2, sse2)\n"
+    "  --dtype TYPE        weight storage: float32, bfloat16 or int8 (default: the file's)\n";
 
 int run_classify(const std::vector<std::string>& argv) {
-  const Args a = parse_args(argv, {"model", "face-boxes", "body-boxes", "format", "threads", "isa"}, {});
+  const Args a = parse_args(argv, {"model", "face-boxes", "body-boxes", "format", "threads", "isa", "dtype"}, {});
   if (!a.has("model")) throw UsageError("--model is required");
   if (a.positional.empty()) throw UsageError("no clip folder given");
   const std::string format = a.get("format", "text");

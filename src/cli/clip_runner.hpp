@@ -18,6 +18,7 @@ inline ModelOptions model_options(const Args& a) {
   ModelOptions o;
   o.threads = a.get_size("threads", 0);
   o.isa = a.get("isa");
+  o.dtype = a.get("dtype");
   return o;
 }
 

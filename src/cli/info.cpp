@@ -38,6 +38,7 @@ int run_info(const std::vector<std::string>& argv) {
     j["parameters"] = params;
     j["file_bytes"] = file.file_size();
     j["dtypes"] = by_dtype;
+    j["compute_dtype"] = kernels::weight_type_name(models::resolve_compute_dtype("", file));
     j["classes"] = nlohmann::json::parse(meta.count("classes") ? meta.at("classes") : "[]");
     j["source"] = source;
     j["has_vocab"] = file.has("tokenizer.bpe_vocab_gz");
@@ -49,6 +50,8 @@ int run_info(const std::vector<std::string>& argv) {
   std::printf("storage    ");
   for (const auto& [d, n] : by_dtype) std::printf(" %s: %zu", d.c_str(), n);
   std::printf("\n");
+  std::printf("compute     %s Linear weights by default (--dtype overrides)\n",
+              kernels::weight_type_name(models::resolve_compute_dtype("", file)));
   std::printf("source      %s\n", source.c_str());
   std::printf("vision      ViT width %zu, %zu layers, %zu heads, patch %zu, input %zux%zu\n", c.vision.width,
               c.vision.layers, c.vision.heads, c.vision.patch_size, c.vision.image_size, c.vision.image_size);
