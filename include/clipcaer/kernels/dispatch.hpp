@@ -30,6 +30,7 @@ namespace clipcaer::kernels {
 struct CpuFeatures {
   bool avx2_fma = false;  // AVX2 + FMA3, ymm state enabled
   bool avx512 = false;    // AVX-512 F + DQ + BW on top, zmm and opmask state enabled
+  bool avx512_bf16 = false;  // AVX512_BF16 and AVX512_VNNI on top (bf16 and int8 dot products)
 };
 
 inline CpuFeatures cpu_features() noexcept {
@@ -46,6 +47,8 @@ inline CpuFeatures cpu_features() noexcept {
   const bool avx2 = (b >> 5) & 1, avx512f = (b >> 16) & 1, avx512dq = (b >> 17) & 1, avx512bw = (b >> 30) & 1;
   f.avx2_fma = ymm_state && avx2 && fma;
   f.avx512 = f.avx2_fma && zmm_state && avx512f && avx512dq && avx512bw;
+  const bool vnni = (c >> 11) & 1;
+  if (f.avx512 && vnni && a >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) f.avx512_bf16 = (a >> 5) & 1;
 #endif
   return f;
 }
@@ -54,6 +57,7 @@ inline CpuFeatures cpu_features() noexcept {
 // Defined in src/kernels_<isa>.cpp; a table not built for this target returns
 // null. Each is compiled with its ISA's flags (even building the table may use
 // those instructions), so call one only on a CPU that cpu_features() says runs it.
+const KernelTable* table_avx512_bf16();
 const KernelTable* table_avx512();
 const KernelTable* table_avx2();
 const KernelTable* table_baseline();
@@ -63,6 +67,8 @@ inline std::vector<const KernelTable*> usable_tables() {
   static const std::vector<const KernelTable*> tables = [] {
     const CpuFeatures cpu = cpu_features();
     std::vector<const KernelTable*> out;
+    if (cpu.avx512_bf16)
+      if (const KernelTable* t = table_avx512_bf16()) out.push_back(t);
     if (cpu.avx512)
       if (const KernelTable* t = table_avx512()) out.push_back(t);
     if (cpu.avx2_fma)
