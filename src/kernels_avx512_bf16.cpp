@@ -6,7 +6,7 @@
 
 namespace clipcaer::kernels {
 const KernelTable* table_avx512_bf16() {
-  static const KernelTable table = isa_avx512_bf16::make_table<xsimd::avx512bw, true, true>("avx512_bf16");
+  static const KernelTable table = isa_avx512_bf16::make_table<xsimd::avx512bw, LowpKind::dot>("avx512_bf16");
   return &table;
 }
 }  // namespace clipcaer::kernels

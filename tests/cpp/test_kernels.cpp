@@ -70,7 +70,9 @@ TEST_CASE("CLIPCAER_ISA forces the table; the CPU check gates every table") {
   const auto cpu = kernels::cpu_features();
   CHECK((!cpu.avx512 || cpu.avx2_fma));
   CHECK((!cpu.avx512_bf16 || cpu.avx512));
+  CHECK((!cpu.amx || cpu.avx512_bf16));
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
+    if (std::string(t->name) == "avx512_amx") CHECK(cpu.amx);
     if (std::string(t->name) == "avx512_bf16") CHECK(cpu.avx512_bf16);
     if (std::string(t->name) == "avx512") CHECK(cpu.avx512);
     if (std::string(t->name) == "avx2") CHECK(cpu.avx2_fma);
@@ -84,7 +86,7 @@ TEST_CASE("CLIPCAER_ISA forces the table; the CPU check gates every table") {
 TEST_CASE("gemm matches the reference for odd shapes, every activation, bias and residual") {
   ThreadPool pool(2);
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    CAPTURE(t->name);
+    INFO("t->name = " << t->name);
     ops::Context ctx{*t, pool};
     struct Case { std::size_t m, n, k; };
     for (kernels::WeightType type : kAllTypes)
@@ -92,7 +94,7 @@ TEST_CASE("gemm matches the reference for odd shapes, every activation, bias and
         for (Activation act : {Activation::none, Activation::quick_gelu, Activation::gelu_tanh}) {
           for (bool use_bias : {false, true})
             for (bool use_residual : {false, true}) {
-              CAPTURE(kernels::weight_type_name(type));
+              INFO("type = " << kernels::weight_type_name(type));
               CAPTURE(c.m);
               CAPTURE(c.n);
               CAPTURE(c.k);
@@ -112,10 +114,10 @@ TEST_CASE("gemm matches the reference for odd shapes, every activation, bias and
 
 TEST_CASE("gemm results do not depend on the thread count") {
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    CAPTURE(t->name);
+    INFO("t->name = " << t->name);
     for (kernels::WeightType type : kAllTypes)
     for (std::size_t k : {77u, 1500u}) {
-      CAPTURE(kernels::weight_type_name(type));
+      INFO("type = " << kernels::weight_type_name(type));
       CAPTURE(k);
       GemmProblem p(301, 200, k, 40);
       auto pw = p.pack(t, type);
@@ -149,13 +151,13 @@ TEST_CASE("gemm: K blocking, K tails, M = 1, column tails, in-place residual, 1 
   // residual then still aliases C. Odd K exercises the unroll remainder.
   struct Case { std::size_t m, n, k; };
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    CAPTURE(t->name);
+    INFO("t->name = " << t->name);
     for (kernels::WeightType type : kAllTypes)
     for (Case c : {Case{1, 64, 768}, Case{1, 3, 1}, Case{7, 129, 1025}, Case{17, 512, 2050}, Case{100, 96, 1537},
                    Case{31, 200, 3072}, Case{6, 77, 0}, Case{5, 70, 2}, Case{3, 9, 5}})
       for (std::size_t threads : {1u, 2u})
         for (Activation act : {Activation::none, Activation::quick_gelu}) {
-          CAPTURE(kernels::weight_type_name(type));
+          INFO("type = " << kernels::weight_type_name(type));
           CAPTURE(c.m);
           CAPTURE(c.n);
           CAPTURE(c.k);
@@ -172,10 +174,10 @@ TEST_CASE("gemm: K blocking, K tails, M = 1, column tails, in-place residual, 1 
 
 TEST_CASE("gemm: results are bitwise independent of how rows and columns are split") {
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    CAPTURE(t->name);
+    INFO("t->name = " << t->name);
     for (kernels::WeightType type : kAllTypes)
     for (std::size_t k : {64u, 1100u}) {
-      CAPTURE(kernels::weight_type_name(type));
+      INFO("type = " << kernels::weight_type_name(type));
       CAPTURE(k);
       const std::size_t m = 37, n = 3 * t->gemm_n_step + 5;
       GemmProblem p(m, n, k, 30);
@@ -219,29 +221,40 @@ TEST_CASE("int8 gemm: every table computes the same bits") {
     outs.push_back(y);
   }
   for (std::size_t i = 1; i < outs.size(); ++i) {
-    CAPTURE(tables[i]->name);
+    INFO("tables[i]->name = " << tables[i]->name);
     CHECK(outs[i] == outs[0]);
   }
 }
 
-// vdpbf16ps (avx512_bf16) against its emulation with FMAs (other tables):
-// both multiply the same bf16 values exactly and add the odd k's product
-// before the even one's, so on normal numbers (the instruction flushes
-// denormals) they give the same bits.
-TEST_CASE("bf16 gemm: dot-product instruction and emulation give the same bits") {
-  const auto tables = kernels::usable_tables();
+// vdpbf16ps (avx512_bf16) against its emulation with FMAs (avx512, avx2,
+// sse2): both multiply the same bf16 values exactly and add the odd k's
+// product before the even one's, so on normal numbers (the instruction
+// flushes denormals) they give the same bits. AMX tiles sum 32 k per
+// instruction in their own order: the same to f32 accumulation error.
+TEST_CASE("bf16 gemm: dot products, their emulation and AMX agree") {
+  std::vector<const kernels::KernelTable*> tables;
+  const kernels::KernelTable* amx = nullptr;
+  for (const kernels::KernelTable* t : kernels::usable_tables())
+    (std::string(t->name) == "avx512_amx" ? amx : tables.emplace_back(t)) = t;
   GemmProblem p(19, 140, 770, 70);
-  std::vector<std::vector<float>> outs;
-  for (const kernels::KernelTable* t : tables) {
+  auto run = [&](const kernels::KernelTable* t) {
     auto pw = p.pack(t, kernels::WeightType::bf16);
     ThreadPool pool(1);
     std::vector<float> y = p.res;
     ops::linear({*t, pool}, p.x.data(), p.m, p.k, pw, p.bias.data(), Activation::none, {y.data(), p.n, y.data(), p.n});
-    outs.push_back(y);
+    return y;
+  };
+  const std::vector<float> first = run(tables[0]);
+  for (std::size_t i = 1; i < tables.size(); ++i) {
+    INFO("tables[i]->name = " << tables[i]->name);
+    CHECK(run(tables[i]) == first);
   }
-  for (std::size_t i = 1; i < outs.size(); ++i) {
-    CAPTURE(tables[i]->name);
-    CHECK(outs[i] == outs[0]);
+  if (amx) {
+    const std::vector<float> y = run(amx);
+    double worst = 0;
+    for (std::size_t j = 0; j < y.size(); ++j)
+      worst = std::max(worst, std::abs(double(y[j]) - first[j]) / (1.0 + std::abs(first[j])));
+    CHECK(worst < 1e-5);  // K = 770: a few ulps of the largest partial sums
   }
 }
 
@@ -252,13 +265,13 @@ TEST_CASE("bf16 gemm: dot-product instruction and emulation give the same bits")
 TEST_CASE("bf16 and int8 gemm stay close to the f32 result") {
   ThreadPool pool(2);
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    CAPTURE(t->name);
+    INFO("t->name = " << t->name);
     GemmProblem p(40, 96, 768, 80);
     const auto exact = p.want(kernels::WeightType::f32, Activation::none, false, false);
     double norm = 0;
     for (double v : exact) norm = std::max(norm, std::abs(v));
     for (auto [type, bound] : {std::pair{kernels::WeightType::bf16, 0.01}, std::pair{kernels::WeightType::i8, 0.03}}) {
-      CAPTURE(kernels::weight_type_name(type));
+      INFO("type = " << kernels::weight_type_name(type));
       auto pw = p.pack(t, type);
       std::vector<float> y(p.m * p.n);
       ops::linear({*t, pool}, p.x.data(), p.m, p.k, pw, nullptr, Activation::none, {y.data(), p.n});
@@ -273,7 +286,7 @@ TEST_CASE("bf16 and int8 gemm stay close to the f32 result") {
 TEST_CASE("int8 gemm: a row with inf or NaN gives NaN in that row only") {
   ThreadPool pool(1);
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    CAPTURE(t->name);
+    INFO("t->name = " << t->name);
     for (float bad : {std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()}) {
       GemmProblem p(8, 20, 70, 90);
       for (std::size_t bad_k : {3u, 69u}) {  // in a full vector and in the tail
@@ -292,7 +305,7 @@ TEST_CASE("int8 gemm: a row with inf or NaN gives NaN in that row only") {
 
 TEST_CASE("linear_tiling covers the output exactly once, columns on panel boundaries") {
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    CAPTURE(t->name);
+    INFO("t->name = " << t->name);
     for (std::size_t threads : {1u, 2u, 3u, 16u})
       for (std::size_t m : {1u, 17u, 200u, 1600u, 6400u})
         for (std::size_t n : {1u, 64u, 512u, 2304u}) {
@@ -331,7 +344,7 @@ TEST_CASE("linear refuses weights packed by another kernel table") {
 
 TEST_CASE("layer_norm, softmax, activations, vector helpers") {
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    CAPTURE(t->name);
+    INFO("t->name = " << t->name);
     for (std::size_t dim : {1u, 7u, 64u, 77u, 768u}) {
       CAPTURE(dim);
       const std::size_t rows = 5;
@@ -393,7 +406,7 @@ TEST_CASE("activations at extreme inputs: finite, right limits") {
   const std::vector<float> xs = {-1e30f, -100.0f, -90.0f, -60.0f, -52.0f, -30.0f, -5.0f, -1e-3f, 0.0f,
                                  1e-3f,  5.0f,    30.0f,  60.0f,  90.0f,  100.0f, 1e30f, -2.5f,  2.5f};
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    CAPTURE(t->name);
+    INFO("t->name = " << t->name);
     for (Activation act : {Activation::quick_gelu, Activation::gelu_tanh}) {
       std::vector<float> y = xs;
       t->activate(y.data(), y.size(), act);
@@ -411,7 +424,7 @@ TEST_CASE("attention matches the reference, causal and not") {
   // 1 thread and 12 heads: tasks run several heads in a row (next-head prefetch hints).
   ThreadPool pool1(1), pool2(2);
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    CAPTURE(t->name);
+    INFO("t->name = " << t->name);
     for (bool causal : {false, true})
       for (std::size_t seq : {1u, 2u, 17u, 50u, 77u})
         for (std::size_t d : {8u, 64u, 20u, 100u}) {

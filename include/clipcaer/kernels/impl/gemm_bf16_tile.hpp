@@ -33,7 +33,8 @@ inline std::uint32_t bf16_round_bits(std::uint32_t bits) {
   return (bits + 0x7fffu + ((bits >> 16) & 1u)) & 0xffff0000u;
 }
 
-template <class Arch, bool Native>
+// GroupAlign: K groups padded to a multiple of it (16 for AMX tiles of 32 k).
+template <class Arch, bool Native, std::size_t GroupAlign = 1>
 struct GemmBf16Tile {
   using B = xsimd::batch<float, Arch>;
   using U = xsimd::batch<std::uint32_t, Arch>;
@@ -45,7 +46,7 @@ struct GemmBf16Tile {
   static constexpr std::size_t KU = 4;  // groups per prefetch slot
   static constexpr bool kScaled = false;
 
-  static std::size_t groups(std::size_t K) { return (K + 1) / 2; }
+  static std::size_t groups(std::size_t K) { return lowp_round_up((K + 1) / 2, GroupAlign); }
   static std::size_t panel_bytes(std::size_t K) { return groups(K) * NR * 4; }
   // Native: bf16 pairs; emulated: bf16-rounded floats.
   static std::size_t a_row_bytes(std::size_t K) { return lowp_round_up(groups(K) * (Native ? 4 : 8), 64); }
