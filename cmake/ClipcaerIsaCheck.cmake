@@ -39,9 +39,14 @@ add_test(NAME isa_leak_check
 # Latent leaks in the kernel objects, whichever copy a link would keep. At -O0
 # std:: and xsimd scalar helpers stay out of line with VEX encodings (harmful
 # only on CPUs without AVX), so Debug checks AVX-512 only there.
+# The benchmarks' peak loops (bench/kernels) too: one TU there is built with AVX-512 flags.
+set(_isa_objects $<TARGET_OBJECTS:clipcaer_runtime>)
+if(TARGET clipcaer_bench_peak)
+  list(APPEND _isa_objects $<TARGET_OBJECTS:clipcaer_bench_peak>)
+endif()
 add_test(NAME isa_leak_check_objects
   COMMAND ${Python3_EXECUTABLE} ${_check} --objdump ${CLIPCAER_OBJDUMP} --nm ${CLIPCAER_NM} --expect-avx512
-          $<$<CONFIG:Debug>:--avx512-only> $<TARGET_OBJECTS:clipcaer_runtime>
+          $<$<CONFIG:Debug>:--avx512-only> ${_isa_objects}
   COMMAND_EXPAND_LISTS)
 
 # The checker must flag a known leak (the AVX-512 TU is first on the link line).

@@ -1,29 +1,31 @@
-// Kernel benchmarks: the measured FMA peak first, then every GEMM shape of
-// CLIP-CAER through ops::linear (1 and 2 threads) and attention per layer,
-// for every kernel table this CPU runs. Every kernel iteration is followed by
-// the table ISA's peak loop on the same threads for about as long:
+// Kernel benchmarks: the measured peaks first (f32 FMA per table ISA, bf16
+// vdpbf16ps, int8 vpdpbusd), then every GEMM shape of CLIP-CAER through
+// ops::linear (1 and 2 threads) for f32, bf16 and int8 weights, and attention
+// per layer, for every kernel table this CPU runs. Every kernel iteration is
+// followed by the matching peak loop on the same threads for about as long:
 // peak_frac = kernel flop/s / peak flop/s measured alongside (peak_GFLOPS).
 //
 //   build/bin/bench_kernels --benchmark_filter='avx512/vit' --benchmark_repetitions=5
 //       --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 
-#include <time.h>
-
-#include <chrono>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "clipcaer/core/aligned_buffer.hpp"
+#include "clipcaer/core/error.hpp"
 #include "clipcaer/core/thread_pool.hpp"
 #include "clipcaer/kernels/dispatch.hpp"
 #include "clipcaer/ops/attention.hpp"
 #include "clipcaer/ops/linear.hpp"
 #include "fma_peak.hpp"
+#include "peak_probe.hpp"
 
 #ifdef CLIPCAER_BENCH_OPENBLAS
 #include <cblas.h>
@@ -34,7 +36,7 @@ using kernels::Activation;
 
 namespace {
 
-std::map<std::string, double> g_peak;  // table name -> single-thread flop/s
+std::map<std::string, double> g_peak;  // peak loop (fma_peak.hpp) -> single-thread flop/s (op/s)
 
 void fill_random(float* p, std::size_t n, std::uint32_t seed) {
   std::mt19937 rng(seed);
@@ -42,62 +44,22 @@ void fill_random(float* p, std::size_t n, std::uint32_t seed) {
   for (std::size_t i = 0; i < n; ++i) p[i] = dist(rng);
 }
 
-double process_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
-
-// Runs fn once per benchmark iteration (wall-clock, manual time) and, after
-// each, the peak loop of the table's ISA on as many threads for about as
-// long. Two ratios to that peak, measured alongside so that slow drift
-// (frequency, other processes) cancels out:
-//   peak_frac  wall-clock flop/s over wall-clock peak flop/s (includes load
-//              imbalance and scaling; what a user sees on a quiet machine)
-//   cpu_frac   flop per CPU-second over peak flop per CPU-second (time the
-//              threads were descheduled by other processes drops out; idle
-//              waiting in the pool is not CPU time either)
+// Runs fn against the peak `isa` (see peak_probe.hpp), sized by the peak measured at start.
 template <class F>
-void run_against_peak(benchmark::State& state, ThreadPool& pool, const std::string& isa, double flops_per_iter, F&& fn) {
-  using clock = std::chrono::steady_clock;
-  const double flops_per_loop = static_cast<double>(bench::peak_loop(isa, 1));
-  const bool probe = flops_per_loop > 0;
-  const double peak_guess = g_peak.count(isa) ? g_peak[isa] : 1e11;
-  const std::size_t threads = pool.size();
-  double kernel_s = 0, kernel_cpu = 0, probe_s = 0, probe_cpu = 0, probe_flops = 0;
-  std::vector<double> done(threads, 0.0);
-  for (auto _ : state) {
-    const double c0 = process_cpu_seconds();
-    const auto t0 = clock::now();
-    fn();
-    benchmark::ClobberMemory();
-    const double dt = std::chrono::duration<double>(clock::now() - t0).count();
-    kernel_cpu += process_cpu_seconds() - c0;
-    state.SetIterationTime(dt);
-    kernel_s += dt;
-    if (!probe) continue;
-    const auto iters = static_cast<std::uint64_t>(std::max(2e-4, dt) * peak_guess / flops_per_loop) + 1;
-    const double c1 = process_cpu_seconds();
-    const auto p0 = clock::now();
-    pool.parallel_for(threads, [&](std::size_t i) { done[i] = static_cast<double>(bench::peak_loop(isa, iters)); });
-    probe_s += std::chrono::duration<double>(clock::now() - p0).count();
-    probe_cpu += process_cpu_seconds() - c1;
-    for (double d : done) probe_flops += d;
-  }
-  const double flops = flops_per_iter * static_cast<double>(state.iterations());
-  state.counters["FLOPS"] = benchmark::Counter(flops, benchmark::Counter::kIsRate);
-  if (probe && kernel_s > 0 && probe_s > 0) {
-    state.counters["peak_frac"] = (flops / kernel_s) / (probe_flops / probe_s);
-    state.counters["peak_GFLOPS"] = probe_flops / probe_s * 1e-9;
-  }
-  if (probe && kernel_cpu > 0 && probe_cpu > 0) state.counters["cpu_frac"] = (flops / kernel_cpu) / (probe_flops / probe_cpu);
+void run_against_peak(benchmark::State& state, ThreadPool& pool, const std::string& isa, double work_per_iter, F&& fn) {
+  bench::run_against_peak(state, pool, isa, g_peak.count(isa) ? g_peak[isa] : 0.0, work_per_iter,
+                          std::forward<F>(fn));
 }
 
-// (a) Peak: independent FMA chains, run in every benchmark thread at once.
+// (a) Peaks: independent FMA / dot-product chains, run in every benchmark thread at once.
 void bm_peak(benchmark::State& state, std::string isa) {
+  if (const std::string why = bench::peak_unavailable_reason(isa); !why.empty()) {
+    state.SkipWithError(why.c_str());
+    return;
+  }
   std::uint64_t flops = 0;
   for (auto _ : state) flops += bench::peak_loop(isa, 1 << 16);
-  state.counters["FLOPS"] = benchmark::Counter(static_cast<double>(flops), benchmark::Counter::kIsRate);
+  state.counters[bench::peak_unit(isa)] = benchmark::Counter(static_cast<double>(flops), benchmark::Counter::kIsRate);
 }
 
 struct GemmShape {
@@ -107,8 +69,18 @@ struct GemmShape {
   Activation act;
 };
 
-std::string gemm_kernel_name(const GemmShape& s) {
-  std::string name = "f32_gemm";
+const char* dtype_prefix(kernels::WeightType t) {
+  switch (t) {
+    case kernels::WeightType::f32: return "f32";
+    case kernels::WeightType::bf16: return "bf16";
+    case kernels::WeightType::i8: return "int8";
+  }
+  return "?";
+}
+
+// f32_gemm..., bf16_gemm..., int8_gemm... (the weight storage; activations are f32).
+std::string gemm_kernel_name(const GemmShape& s, kernels::WeightType type) {
+  std::string name = std::string(dtype_prefix(type)) + "_gemm";
   if (s.bias) name += "_bias";
   if (s.act == Activation::quick_gelu) name += "_quickgelu";
   if (s.act == Activation::gelu_tanh) name += "_gelu";
@@ -116,20 +88,29 @@ std::string gemm_kernel_name(const GemmShape& s) {
   return name;
 }
 
-// (b) GEMM through ops::linear with a pool of `threads` (the caller works too).
-void bm_gemm(benchmark::State& state, const kernels::KernelTable* table, GemmShape s, std::size_t threads) {
-  AlignedBuffer<float> x(s.m * s.k), w(s.n * s.k), bias(s.n), y(s.m * s.n);
-  fill_random(x.data(), x.size(), 1);
+// (b) GEMM through ops::linear with a pool of `threads` (the caller works too),
+// W stored as `type`; peak_frac against gemm_peak_isa(table, type). A table
+// that cannot pack `type` (pack_weights throws) skips with its message.
+void bm_gemm(benchmark::State& state, const kernels::KernelTable* table, GemmShape s, kernels::WeightType type,
+             std::size_t threads) {
+  AlignedBuffer<float> w(s.n * s.k);
   fill_random(w.data(), w.size(), 2);
+  kernels::PackedMatrix pw;
+  try {
+    table->pack_weights(w.data(), s.n, s.k, type, pw);
+  } catch (const Error& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  pw.packer = table;
+  AlignedBuffer<float> x(s.m * s.k), bias(s.n), y(s.m * s.n);
+  fill_random(x.data(), x.size(), 1);
   fill_random(bias.data(), bias.size(), 3);
   fill_random(y.data(), y.size(), 4);  // also the in-place residual
-  kernels::PackedMatrix pw;
-  table->pack_weights(w.data(), s.n, s.k, kernels::WeightType::f32, pw);
-  pw.packer = table;
   ThreadPool pool(threads);
   ops::Context ctx{*table, pool};
   const ops::LinearOut out{y.data(), s.n, s.residual ? y.data() : nullptr, s.residual ? s.n : 0};
-  run_against_peak(state, pool, table->name, 2.0 * static_cast<double>(s.m * s.n * s.k),
+  run_against_peak(state, pool, bench::gemm_peak_isa(table->name, type), 2.0 * static_cast<double>(s.m * s.n * s.k),
                    [&] { ops::linear(ctx, x.data(), s.m, s.k, pw, s.bias ? bias.data() : nullptr, s.act, out); });
 }
 
@@ -165,18 +146,30 @@ void bm_attention(benchmark::State& state, const kernels::KernelTable* table, At
   ops::Context ctx{*table, pool};
   // Q K^T and P V, counting only the unmasked products.
   const double pairs = s.causal ? s.seq_len * (s.seq_len + 1) / 2.0 : static_cast<double>(s.seq_len * s.seq_len);
-  run_against_peak(state, pool, table->name, 4.0 * pairs * static_cast<double>(s.head_dim * s.batch * s.heads),
+  run_against_peak(state, pool, bench::fma_peak_isa(table->name), 4.0 * pairs * static_cast<double>(s.head_dim * s.batch * s.heads),
                    [&] { ops::self_attention(ctx, qkv.data(), out.data(), s, scratch); });
+}
+
+// The f32 FMA peak of every usable table, then the bf16 and int8 dot-product peaks.
+std::vector<std::string> peak_isas() {
+  std::vector<std::string> isas;
+  for (const kernels::KernelTable* t : kernels::usable_tables()) {
+    const std::string isa = bench::fma_peak_isa(t->name);
+    if (bench::peak_loop(isa, 1) > 0 && std::find(isas.begin(), isas.end(), isa) == isas.end()) isas.push_back(isa);
+  }
+  return isas;
 }
 
 void register_all() {
   const auto tables = kernels::usable_tables();
-  for (const kernels::KernelTable* t : tables) {
-    if (g_peak.count(t->name) == 0) continue;
+  for (const std::string& isa : peak_isas())
     for (int threads : {1, 2})
-      benchmark::RegisterBenchmark((std::string("fma_peak/") + t->name).c_str(), bm_peak, std::string(t->name))
-          ->Threads(threads)
-          ->UseRealTime();
+      benchmark::RegisterBenchmark(("fma_peak/" + isa).c_str(), bm_peak, isa)->Threads(threads)->UseRealTime();
+  // Registered whatever the CPU: they skip with the reason where they cannot run.
+  for (const char* isa : {"bf16_dot", "int8_vnni"}) {
+    const std::string name = std::string(isa) + "_peak/" + (isa == std::string("bf16_dot") ? "vdpbf16ps" : "vpdpbusd");
+    for (int threads : {1, 2})
+      benchmark::RegisterBenchmark(name.c_str(), bm_peak, std::string(isa))->Threads(threads)->UseRealTime();
   }
 
   const float scale = 0.125f;  // 1 / sqrt(64)
@@ -201,16 +194,17 @@ void register_all() {
       {"temporal.c_fc", 17, 2048, 512, true, false, Activation::quick_gelu},
       {"temporal.c_proj", 17, 512, 2048, true, true, Activation::none},
   };
-  for (const kernels::KernelTable* t : tables)
-    for (const GemmShape& s : shapes)
-      for (std::size_t threads : {1, 2}) {
-        const std::string name = gemm_kernel_name(s) + "/" + t->name + "/" + s.label + "/M:" + std::to_string(s.m) +
-                                 "/N:" + std::to_string(s.n) + "/K:" + std::to_string(s.k) +
-                                 "/threads:" + std::to_string(threads);
-        benchmark::RegisterBenchmark(name.c_str(), bm_gemm, t, s, threads)
-            ->UseManualTime()
-            ->Unit(benchmark::kMillisecond);
-      }
+  for (kernels::WeightType type : {kernels::WeightType::f32, kernels::WeightType::bf16, kernels::WeightType::i8})
+    for (const kernels::KernelTable* t : tables)
+      for (const GemmShape& s : shapes)
+        for (std::size_t threads : {1, 2}) {
+          const std::string name = gemm_kernel_name(s, type) + "/" + t->name + "/" + s.label +
+                                   "/M:" + std::to_string(s.m) + "/N:" + std::to_string(s.n) +
+                                   "/K:" + std::to_string(s.k) + "/threads:" + std::to_string(threads);
+          benchmark::RegisterBenchmark(name.c_str(), bm_gemm, t, s, type, threads)
+              ->UseManualTime()
+              ->Unit(benchmark::kMillisecond);
+        }
 
 #ifdef CLIPCAER_BENCH_OPENBLAS
   for (const GemmShape& s : shapes)
@@ -218,7 +212,7 @@ void register_all() {
       const std::string name = std::string("openblas_sgemm/") + s.label + "/M:" + std::to_string(s.m) +
                                "/N:" + std::to_string(s.n) + "/K:" + std::to_string(s.k) +
                                "/threads:" + std::to_string(threads);
-      benchmark::RegisterBenchmark(name.c_str(), bm_openblas, std::string(tables.front()->name), s, threads)
+      benchmark::RegisterBenchmark(name.c_str(), bm_openblas, bench::fma_peak_isa(tables.front()->name), s, threads)
           ->UseManualTime()
           ->Unit(benchmark::kMillisecond);
     }
@@ -248,13 +242,20 @@ void register_all() {
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  // The reference every peak_frac is relative to, measured before anything else.
-  for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    const double peak = bench::measure_peak_flops(t->name);
-    if (peak <= 0) continue;
-    g_peak[t->name] = peak;
-    std::fprintf(stderr, "measured single-core peak, %s: %.1f GFLOP/s\n", t->name, peak * 1e-9);
-    benchmark::AddCustomContext(std::string("peak_gflops_") + t->name, std::to_string(peak * 1e-9));
+  // The references every peak_frac is relative to, measured before anything else.
+  std::vector<std::string> isas = peak_isas();
+  isas.insert(isas.end(), {"bf16_dot", "int8_vnni"});
+  for (const std::string& isa : isas) {
+    const double peak = bench::measure_peak_flops(isa);
+    if (peak <= 0) {
+      std::fprintf(stderr, "no %s peak: %s\n", isa.c_str(), bench::peak_unavailable_reason(isa).c_str());
+      continue;
+    }
+    g_peak[isa] = peak;
+    const bool ops = std::string(bench::peak_unit(isa)) == "OPS";
+    std::fprintf(stderr, "measured single-core peak, %s: %.1f %s\n", isa.c_str(), peak * 1e-9,
+                 ops ? "GOP/s" : "GFLOP/s");
+    benchmark::AddCustomContext((ops ? "peak_gops_" : "peak_gflops_") + isa, std::to_string(peak * 1e-9));
   }
   std::fflush(stderr);
   register_all();

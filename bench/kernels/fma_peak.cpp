@@ -1,8 +1,13 @@
 // Peak loops with target attributes in per-ISA namespaces (the ISA-leak test
-// allows AVX-512 code only under a name containing isa_avx512).
+// allows AVX-512 code only under a name containing isa_avx512); the bf16 and
+// int8 dot-product loops live in dot_peak_avx512.cpp (its own flags).
 #include "fma_peak.hpp"
 
 #include <immintrin.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#include <cpuid.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -10,6 +15,42 @@
 #include "clipcaer/kernels/dispatch.hpp"
 
 namespace clipcaer::bench {
+
+#ifdef CLIPCAER_BENCH_DOT_PEAK
+namespace isa_avx512_dot {
+void bf16_loop(std::uint64_t iters, float* out);         // out: 256 floats
+void int8_loop(std::uint64_t iters, std::int32_t* out);  // out: 256 int32
+}  // namespace isa_avx512_dot
+#endif
+
+namespace {
+
+// AVX512_BF16 / AVX512_VNNI on top of cpu_features().avx512 (F + DQ + BW with
+// the zmm and opmask state enabled by the OS).
+struct DotFeatures {
+  bool bf16 = false;
+  bool vnni = false;
+};
+
+DotFeatures dot_features() {
+  DotFeatures f;
+#if defined(__GNUC__) || defined(__clang__)
+  if (!kernels::cpu_features().avx512) return f;
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return f;
+  const unsigned max_subleaf = a;
+  f.vnni = (c >> 11) & 1;  // leaf 7.0 ECX bit 11
+  if (max_subleaf >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) f.bf16 = (a >> 5) & 1;  // leaf 7.1 EAX bit 5
+#endif
+  return f;
+}
+
+const DotFeatures& cpu_dot() {
+  static const DotFeatures f = dot_features();
+  return f;
+}
+
+}  // namespace
 
 // 12 chains: FMA latency 4 x 2 ports needs 8; 12 leaves slack for the loop.
 #define CLIPCAER_PEAK_BODY(T, SET1, OP, STORE)                                                           \
@@ -51,6 +92,20 @@ volatile float g_peak_sink;
 std::uint64_t peak_loop(const std::string& isa, std::uint64_t iters) {
   static const kernels::CpuFeatures cpu = kernels::cpu_features();
   float out[16];
+#ifdef CLIPCAER_BENCH_DOT_PEAK
+  if (isa == "bf16_dot" && cpu_dot().bf16) {
+    float acc[256];
+    isa_avx512_dot::bf16_loop(iters, acc);
+    g_peak_sink = acc[0] + acc[255];
+    return iters * 16 * 32 * 2;  // 16 instructions of 32 MACs
+  }
+  if (isa == "int8_vnni" && cpu_dot().vnni) {
+    std::int32_t acc[256];
+    isa_avx512_dot::int8_loop(iters, acc);
+    g_peak_sink = static_cast<float>(acc[0] ^ acc[255]);
+    return iters * 16 * 64 * 2;  // 16 instructions of 64 MACs
+  }
+#endif
   if (isa == "avx512" && cpu.avx512) {
     isa_avx512::loop(iters, out);
     g_peak_sink = out[0];
@@ -67,6 +122,33 @@ std::uint64_t peak_loop(const std::string& isa, std::uint64_t iters) {
     return iters * 12 * 4 * 2;
   }
   return 0;
+}
+
+std::string peak_unavailable_reason(const std::string& isa) {
+  if (peak_loop(isa, 1) > 0) return "";
+  const bool dot = isa == "bf16_dot" || isa == "int8_vnni";
+  const char* what = isa == "bf16_dot" ? "AVX512_BF16" : isa == "int8_vnni" ? "AVX512_VNNI" : isa.c_str();
+  if (dot) {
+    if (!kernels::cpu_features().avx512)
+      return std::string("this CPU or OS does not run AVX-512 F/DQ/BW with zmm state, needed for ") + what;
+    if (!(isa == "bf16_dot" ? cpu_dot().bf16 : cpu_dot().vnni)) return std::string("this CPU lacks ") + what;
+    return std::string("this build has no ") + what + " peak loop (the compiler lacks -mavx512bf16 / -mavx512vnni)";
+  }
+  return "this CPU or build cannot run the " + isa + " peak loop";
+}
+
+const char* peak_unit(const std::string& isa) { return isa == "int8_vnni" ? "OPS" : "FLOPS"; }
+
+std::string fma_peak_isa(const std::string& table) {
+  if (table.compare(0, 6, "avx512") == 0) return "avx512";
+  if (table.compare(0, 4, "avx2") == 0) return "avx2";
+  return table;
+}
+
+std::string gemm_peak_isa(const std::string& table, kernels::WeightType type) {
+  if (table == "avx512_bf16" && type == kernels::WeightType::bf16) return "bf16_dot";
+  if (table == "avx512_bf16" && type == kernels::WeightType::i8) return "int8_vnni";
+  return fma_peak_isa(table);
 }
 
 double measure_peak_flops(const std::string& isa, double seconds, int reps) {

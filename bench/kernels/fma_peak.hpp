@@ -1,19 +1,40 @@
-// Measured floating-point peak of one core, per instruction set: independent
-// FMA chains (enough to cover latency x ports), so GEMM results can be given
-// as a fraction of what this machine really does, measured in the same run.
+// Measured arithmetic peak of one core, per instruction: independent FMA /
+// dot-product chains (enough to cover latency x ports), so GEMM results can be
+// given as a fraction of what this machine really does, measured in the same run.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
+#include "clipcaer/kernels/kernel_table.hpp"
+
 namespace clipcaer::bench {
 
-// Runs `iters` iterations of the peak loop for `isa` ("avx512": zmm FMA,
-// "avx2": ymm FMA, "sse2": xmm mul + add) and returns the flops performed.
-// Returns 0 if this CPU or build cannot run `isa`.
+// Peak loops, by name:
+//   "avx512"     zmm FMA (vfmadd), f32                       flops
+//   "avx2"       ymm FMA, f32                                flops
+//   "sse2"       xmm mul + add, f32                          flops
+//   "bf16_dot"   zmm vdpbf16ps (AVX512_BF16), 32 MACs each   flops (2 per MAC)
+//   "int8_vnni"  zmm vpdpbusd (AVX512_VNNI), 64 MACs each    ops (2 per MAC)
+// Runs `iters` iterations of the loop and returns the flops (ops) performed;
+// 0 if this CPU, OS or build cannot run it.
 std::uint64_t peak_loop(const std::string& isa, std::uint64_t iters);
 
-// Best-of-`reps` single-thread flop/s of peak_loop over about `seconds` each.
+// Why peak_loop(isa) returns 0 here ("" if it runs).
+std::string peak_unavailable_reason(const std::string& isa);
+
+// The counter unit of a peak: "OPS" for int8_vnni, else "FLOPS".
+const char* peak_unit(const std::string& isa);
+
+// Best-of-`reps` single-thread flop/s (op/s) of peak_loop over about `seconds` each.
 double measure_peak_flops(const std::string& isa, double seconds = 0.05, int reps = 5);
+
+// The f32 FMA peak loop of a kernel table ("avx512_bf16" -> "avx512").
+std::string fma_peak_isa(const std::string& table);
+
+// The peak a GEMM of `type` on `table` is compared with: the dot-product
+// instruction for the table that uses it ("avx512_bf16": bf16 -> bf16_dot,
+// int8 -> int8_vnni), else the table's FMA peak (the others emulate in f32).
+std::string gemm_peak_isa(const std::string& table, kernels::WeightType type);
 
 }  // namespace clipcaer::bench
