@@ -236,7 +236,7 @@ def doc_block(report):
         wrap(f"Seconds per clip ({n} face crops + {n} frames). `/ PyTorch`, `/ ORT`: this side's median over "
              "theirs (below 1 = faster). PyTorch and ONNX Runtime run the video path only (text features "
              "precomputed; the ONNX model is PyTorch's, exported, with ONNX Runtime's default settings beyond "
-             "the threads); clipcaer runs `classify_clip`. Load: process start to ready (imports, weights, "
+             "the threads, and idle workers blocking rather than spinning, as PyTorch's); clipcaer runs `classify_clip`. Load: process start to ready (imports, weights, "
              "packing, text features; not the export); peak RSS: the process's high-water mark."),
     ]
     return "\n\n".join(paragraphs)

@@ -92,6 +92,9 @@ def make_onnxruntime(args, faces, frames):
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Idle workers block instead of spinning (as PyTorch's OMP_WAIT_POLICY=PASSIVE):
+    # spinning threads would steal the cores from the side timed next.
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     sess = ort.InferenceSession(args.onnx, so, providers=["CPUExecutionProvider"])
     feed = {"faces": faces[None], "frames": frames[None]}
 

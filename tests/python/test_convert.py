@@ -303,3 +303,20 @@ def test_copied_checkpoint_converts_the_same(tmp_path):
     out = tmp_path / "o.safetensors"
     assert main([str(tmp_path / "caer_b.pth"), "-o", str(out), *convert_args("caer_b", tmp_path)]) == 0
     assert out.read_bytes() == fixture("caer_b", "weights").read_bytes()
+
+
+@pytest.mark.parametrize("compute", ["bfloat16", "int8"])
+def test_compute_dtype_is_recorded_and_used(compute, tmp_path):
+    out = convert_fixture("caer_a", tmp_path, "--compute-dtype", compute)
+    tensors, meta, header = read_safetensors(str(out), widen_bf16=False)
+    assert meta["compute_dtype"] == compute
+    assert {v["dtype"] for k, v in header.items() if k != "__metadata__"} == {"F32"}  # storage unchanged
+    clipcaer = pytest.importorskip("clipcaer")
+    assert clipcaer.Model(str(out)).dtype == compute
+    assert clipcaer.Model(str(out), dtype="float32").dtype == "float32"
+
+
+def test_compute_dtype_rejects_unknown_values(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        convert_fixture("caer_a", tmp_path, "--compute-dtype", "float16")
+    assert e.value.code == 2 and "--compute-dtype" in capsys.readouterr().err
