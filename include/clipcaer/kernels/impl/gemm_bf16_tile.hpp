@@ -112,25 +112,9 @@ struct GemmBf16Tile {
       for (std::size_t r = 0; r < R; ++r)
 #pragma GCC unroll 8
         for (std::size_t v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
-      const unsigned char* w = blk.w;
-      std::size_t line = 0;
-      for (std::size_t g = 0; g < blk.groups; ++g, w += NR * 4) {
-        if (g % KU == 0)
-          for (std::size_t p = 0; p < blk.prefetch_per_step && line < blk.prefetch_lines; ++p)
-            prefetch_l2(blk.prefetch + 64 * line++);
-        __m512i wv[NV];
-#pragma GCC unroll 8
-        for (std::size_t v = 0; v < NV; ++v) wv[v] = _mm512_load_si512(w + v * 64);
-#pragma GCC unroll 8
-        for (std::size_t r = 0; r < R; ++r) {
-          std::int32_t pair;
-          std::memcpy(&pair, blk.a + r * blk.lda + 4 * g, 4);
-          const __m512i ab = _mm512_set1_epi32(pair);
-#pragma GCC unroll 8
-          for (std::size_t v = 0; v < NV; ++v)
-            acc[r][v] = _mm512_dpbf16_ps(acc[r][v], (__m512bh)ab, (__m512bh)wv[v]);
-        }
-      }
+      lowp_dot_tile<R, NV, NR, KU>(blk, acc, [](__m512 c, __m512i a, __m512i b) {
+        return _mm512_dpbf16_ps(c, (__m512bh)a, (__m512bh)b);
+      });
 #pragma GCC unroll 8
       for (std::size_t r = 0; r < R; ++r)
 #pragma GCC unroll 8
@@ -150,9 +134,7 @@ struct GemmBf16Tile {
       const auto* a = reinterpret_cast<const float*>(blk.a);
       std::size_t line = 0;
       for (std::size_t g = 0; g < blk.groups; ++g, w += NR, a += 2) {
-        if (g % KU == 0)
-          for (std::size_t p = 0; p < blk.prefetch_per_step && line < blk.prefetch_lines; ++p)
-            prefetch_l2(blk.prefetch + 64 * line++);
+        lowp_prefetch<KU>(blk, g, line);
 #pragma GCC unroll 8
         for (std::size_t v = 0; v < NV; ++v) {
           const U x = U::load_aligned(w + v * W);

@@ -158,24 +158,7 @@ struct GemmI8Tile {
       for (std::size_t r = 0; r < R; ++r)
 #pragma GCC unroll 8
         for (std::size_t v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_si512();
-      const unsigned char* w = blk.w;
-      std::size_t line = 0;
-      for (std::size_t g = 0; g < blk.groups; ++g, w += NR * 4) {
-        if (g % KU == 0)
-          for (std::size_t p = 0; p < blk.prefetch_per_step && line < blk.prefetch_lines; ++p)
-            prefetch_l2(blk.prefetch + 64 * line++);
-        __m512i wv[NV];
-#pragma GCC unroll 8
-        for (std::size_t v = 0; v < NV; ++v) wv[v] = _mm512_load_si512(w + v * 64);
-#pragma GCC unroll 8
-        for (std::size_t r = 0; r < R; ++r) {
-          std::int32_t quad;
-          std::memcpy(&quad, blk.a + r * blk.lda + 4 * g, 4);
-          const __m512i ab = _mm512_set1_epi32(quad);
-#pragma GCC unroll 8
-          for (std::size_t v = 0; v < NV; ++v) acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], ab, wv[v]);
-        }
-      }
+      lowp_dot_tile<R, NV, NR, KU>(blk, acc, [](__m512i c, __m512i a, __m512i b) { return _mm512_dpbusd_epi32(c, a, b); });
       // Undo the +128 on A: subtract 128 x column sum.
       __m512i corr[NV];
 #pragma GCC unroll 8
@@ -196,9 +179,7 @@ struct GemmI8Tile {
       const unsigned char* a = blk.a;
       std::size_t line = 0;
       for (std::size_t g = 0; g < blk.groups; ++g, w += NR * 4, a += 8) {
-        if (g % KU == 0)
-          for (std::size_t p = 0; p < blk.prefetch_per_step && line < blk.prefetch_lines; ++p)
-            prefetch_l2(blk.prefetch + 64 * line++);
+        lowp_prefetch<KU>(blk, g, line);
 #pragma GCC unroll 8
         for (std::size_t v = 0; v < NV; ++v) {
           const typename L::V x = L::load(w + v * W * 4);

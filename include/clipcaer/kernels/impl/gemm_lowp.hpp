@@ -13,11 +13,16 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "clipcaer/kernels/impl/gemm_f32_tile.hpp"
 #include "clipcaer/kernels/impl/namespace.hpp"
 #include "clipcaer/kernels/impl/support.hpp"
 #include "clipcaer/kernels/kernel_table.hpp"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 namespace clipcaer::kernels {
 inline namespace CLIPCAER_KERNEL_NS {
@@ -37,6 +42,39 @@ struct GemmLowpBlock {
 };
 
 constexpr std::size_t lowp_round_up(std::size_t x, std::size_t m) { return (x + m - 1) / m * m; }
+
+// Every KU groups: this tile's share of the next panel, pulled toward L2.
+template <std::size_t KU>
+inline void lowp_prefetch(const GemmLowpBlock& blk, std::size_t g, std::size_t& line) {
+  if (g % KU == 0)
+    for (std::size_t p = 0; p < blk.prefetch_per_step && line < blk.prefetch_lines; ++p)
+      prefetch_l2(blk.prefetch + 64 * line++);
+}
+
+#if defined(__AVX512F__)
+// The register tile of the AVX-512 dot-product instructions (vdpbf16ps,
+// vpdpbusd): per group, NV panel vectors and, per row, 32 bits of A (a bf16
+// pair or an int8 quad) broadcast; acc[r][v] = dot(acc[r][v], a_r, w_v).
+template <std::size_t R, std::size_t NV, std::size_t NR, std::size_t KU, class Acc, class Dot>
+inline void lowp_dot_tile(const GemmLowpBlock& blk, Acc (&acc)[R][NV], Dot dot) {
+  const unsigned char* w = blk.w;
+  std::size_t line = 0;
+  for (std::size_t g = 0; g < blk.groups; ++g, w += NR * 4) {
+    lowp_prefetch<KU>(blk, g, line);
+    __m512i wv[NV];
+#pragma GCC unroll 8
+    for (std::size_t v = 0; v < NV; ++v) wv[v] = _mm512_load_si512(w + v * 64);
+#pragma GCC unroll 8
+    for (std::size_t r = 0; r < R; ++r) {
+      std::int32_t bits;
+      std::memcpy(&bits, blk.a + r * blk.lda + 4 * g, 4);
+      const __m512i ab = _mm512_set1_epi32(bits);
+#pragma GCC unroll 8
+      for (std::size_t v = 0; v < NV; ++v) acc[r][v] = dot(acc[r][v], ab, wv[v]);
+    }
+  }
+}
+#endif
 
 // Shared by the tiles: the f32 epilogue after `Tile::accumulate` has made float sums.
 template <class Arch, class Tile>
