@@ -4,12 +4,17 @@
 # AVX2 and AVX-512 CPUs.
 set(_rt_dir ${CMAKE_CURRENT_LIST_DIR}/../src)
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
-  set(_rt_sources ${_rt_dir}/kernels_baseline.cpp ${_rt_dir}/kernels_avx2.cpp ${_rt_dir}/kernels_avx512.cpp)
+  set(_rt_sources ${_rt_dir}/kernels_baseline.cpp ${_rt_dir}/kernels_avx2.cpp ${_rt_dir}/kernels_avx512.cpp
+    ${_rt_dir}/kernels_avx512_bf16.cpp ${_rt_dir}/kernels_avx512_amx.cpp)
   set_source_files_properties(${_rt_dir}/kernels_avx2.cpp PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
   # No -mavx512vl: 128/256-bit code in this TU then stays VEX-encoded (runs on AVX2 CPUs).
   # GCC 12 warns inside its own avx512fintrin.h (_mm512_undefined_ps/_epi32 self-init).
   set_source_files_properties(${_rt_dir}/kernels_avx512.cpp PROPERTIES
     COMPILE_OPTIONS "-mavx512f;-mavx512bw;-mavx512dq;-mavx2;-mfma;-mf16c;-Wno-maybe-uninitialized;-Wno-uninitialized")
+  set_source_files_properties(${_rt_dir}/kernels_avx512_bf16.cpp PROPERTIES
+    COMPILE_OPTIONS "-mavx512f;-mavx512bw;-mavx512dq;-mavx512bf16;-mavx512vnni;-mavx2;-mfma;-mf16c;-Wno-maybe-uninitialized;-Wno-uninitialized")
+  set_source_files_properties(${_rt_dir}/kernels_avx512_amx.cpp PROPERTIES
+    COMPILE_OPTIONS "-mavx512f;-mavx512bw;-mavx512dq;-mavx512bf16;-mavx512vnni;-mamx-tile;-mamx-bf16;-mamx-int8;-mavx2;-mfma;-mf16c;-Wno-maybe-uninitialized;-Wno-uninitialized")
 else()
   set(_rt_sources ${_rt_dir}/kernels_baseline.cpp ${_rt_dir}/kernels_none.cpp)
 endif()

@@ -2,6 +2,8 @@
 #include "clipcaer/kernels/kernel_table.hpp"
 
 namespace clipcaer::kernels {
+const KernelTable* table_avx512_amx() { return nullptr; }
+const KernelTable* table_avx512_bf16() { return nullptr; }
 const KernelTable* table_avx512() { return nullptr; }
 const KernelTable* table_avx2() { return nullptr; }
 }  // namespace clipcaer::kernels

@@ -86,6 +86,10 @@ CLIPCAER_API clipcaer_status clipcaer_model_image_size(const clipcaer_model* mod
 CLIPCAER_API clipcaer_status clipcaer_model_embed_dim(const clipcaer_model* model, size_t* out);
 CLIPCAER_API clipcaer_status clipcaer_model_threads(const clipcaer_model* model, size_t* out);
 CLIPCAER_API clipcaer_status clipcaer_model_set_threads(clipcaer_model* model, size_t threads);
+/* Kernel set in use ("avx512_amx", "avx2", ...) and Linear weight storage
+ * ("float32", "bfloat16", "int8"); *out points at a static string. */
+CLIPCAER_API clipcaer_status clipcaer_model_kernel_set(const clipcaer_model* model, const char** out);
+CLIPCAER_API clipcaer_status clipcaer_model_dtype(const clipcaer_model* model, const char** out);
 
 /* One clip: faces and frames each hold num_frames images of 3 x S x S floats
  * (1 <= num_frames <= T). Writes num_classes floats to logits and to probs

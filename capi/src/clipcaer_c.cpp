@@ -237,6 +237,22 @@ clipcaer_status clipcaer_model_threads(const clipcaer_model* model, size_t* out)
   });
 }
 
+clipcaer_status clipcaer_model_kernel_set(const clipcaer_model* model, const char** out) {
+  return with_model(model, [&](const clipcaer::Model& m) {
+    require_out(out, "out");
+    *out = m.kernel_set();
+    return CLIPCAER_OK;
+  });
+}
+
+clipcaer_status clipcaer_model_dtype(const clipcaer_model* model, const char** out) {
+  return with_model(model, [&](const clipcaer::Model& m) {
+    require_out(out, "out");
+    *out = m.dtype();
+    return CLIPCAER_OK;
+  });
+}
+
 clipcaer_status clipcaer_model_set_threads(clipcaer_model* model, size_t threads) {
   return with_model(model, [&](const clipcaer::Model&) {
     model->model.set_threads(threads);

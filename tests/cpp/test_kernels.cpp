@@ -8,6 +8,7 @@
 #include <iterator>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "clipcaer/core/thread_pool.hpp"
@@ -28,6 +29,9 @@ double max_rel_err(const std::vector<float>& got, const std::vector<double>& wan
   return worst;
 }
 
+constexpr kernels::WeightType kAllTypes[] = {kernels::WeightType::f32, kernels::WeightType::bf16,
+                                             kernels::WeightType::i8};
+
 // One packed problem and its double-precision reference.
 struct GemmProblem {
   std::size_t m, n, k;
@@ -38,11 +42,16 @@ struct GemmProblem {
     bias = test::random_floats(n, seed + 2);
     res = test::random_floats(m * n, seed + 3);
   }
-  kernels::PackedMatrix pack(const kernels::KernelTable* t) const {
+  kernels::PackedMatrix pack(const kernels::KernelTable* t, kernels::WeightType type = kernels::WeightType::f32) const {
     kernels::PackedMatrix pw;
-    t->pack_weights(w.data(), n, k, kernels::WeightType::f32, pw);
+    t->pack_weights(w.data(), n, k, type, pw);
     pw.packer = t;
     return pw;
+  }
+  // The reference for weights of `type`: A and W as that type's GEMM sees them.
+  std::vector<double> want(kernels::WeightType type, Activation act, bool use_bias, bool use_residual) const {
+    return test::ref_linear(test::ref_effective(x, m, k, type), test::ref_effective(w, n, k, type),
+                            use_bias ? bias.data() : nullptr, m, n, k, act, use_residual ? &res : nullptr);
   }
 };
 }  // namespace
@@ -54,13 +63,17 @@ TEST_CASE("kernel tables: at least the baseline is usable, names are unique") {
     for (std::size_t j = i + 1; j < tables.size(); ++j) CHECK(std::string(tables[i]->name) != tables[j]->name);
   CHECK(kernels::find_table("no-such-isa") == nullptr);
   CHECK(kernels::find_table("baseline") == tables.back());
-  MESSAGE("best kernel table: " << kernels::best_table().name);
+  MESSAGE("best kernel table: " << std::string(kernels::best_table().name));
 }
 
 TEST_CASE("CLIPCAER_ISA forces the table; the CPU check gates every table") {
   const auto cpu = kernels::cpu_features();
   CHECK((!cpu.avx512 || cpu.avx2_fma));
+  CHECK((!cpu.avx512_bf16 || cpu.avx512));
+  CHECK((!cpu.amx || cpu.avx512_bf16));
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
+    if (std::string(t->name) == "avx512_amx") CHECK(cpu.amx);
+    if (std::string(t->name) == "avx512_bf16") CHECK(cpu.avx512_bf16);
     if (std::string(t->name) == "avx512") CHECK(cpu.avx512);
     if (std::string(t->name) == "avx2") CHECK(cpu.avx2_fma);
   }
@@ -73,44 +86,41 @@ TEST_CASE("CLIPCAER_ISA forces the table; the CPU check gates every table") {
 TEST_CASE("gemm matches the reference for odd shapes, every activation, bias and residual") {
   ThreadPool pool(2);
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    CAPTURE(t->name);
+    INFO("t->name = " << t->name);
     ops::Context ctx{*t, pool};
     struct Case { std::size_t m, n, k; };
-    for (Case c : {Case{1, 1, 1}, Case{5, 17, 3}, Case{13, 33, 64}, Case{97, 70, 50}, Case{200, 130, 96}}) {
-      for (Activation act : {Activation::none, Activation::quick_gelu, Activation::gelu_tanh}) {
-        for (bool use_bias : {false, true})
-          for (bool use_residual : {false, true}) {
-            CAPTURE(c.m);
-            CAPTURE(c.n);
-            CAPTURE(c.k);
-            CAPTURE(static_cast<int>(act));
-            auto x = test::random_floats(c.m * c.k, 1);
-            auto w = test::random_floats(c.n * c.k, 2);
-            auto bias = test::random_floats(c.n, 3);
-            auto res = test::random_floats(c.m * c.n, 4);
-            kernels::PackedMatrix pw;
-            t->pack_weights(w.data(), c.n, c.k, kernels::WeightType::f32, pw);
-            pw.packer = t;
-            std::vector<float> y = use_residual ? res : std::vector<float>(c.m * c.n, 0.0f);
-            // In-place residual: y starts as the residual and is also the output.
-            ops::linear(ctx, x.data(), c.m, c.k, pw, use_bias ? bias.data() : nullptr, act,
-                        {y.data(), c.n, use_residual ? y.data() : nullptr, c.n});
-            auto want = test::ref_linear(x, w, use_bias ? bias.data() : nullptr, c.m, c.n, c.k, act,
-                                         use_residual ? &res : nullptr);
-            CHECK(max_rel_err(y, want) < 2e-5);
-          }
+    for (kernels::WeightType type : kAllTypes)
+      for (Case c : {Case{1, 1, 1}, Case{5, 17, 3}, Case{13, 33, 64}, Case{97, 70, 50}, Case{200, 130, 96}}) {
+        for (Activation act : {Activation::none, Activation::quick_gelu, Activation::gelu_tanh}) {
+          for (bool use_bias : {false, true})
+            for (bool use_residual : {false, true}) {
+              INFO("type = " << kernels::weight_type_name(type));
+              CAPTURE(c.m);
+              CAPTURE(c.n);
+              CAPTURE(c.k);
+              CAPTURE(static_cast<int>(act));
+              GemmProblem p(c.m, c.n, c.k, 1);
+              auto pw = p.pack(t, type);
+              std::vector<float> y = use_residual ? p.res : std::vector<float>(c.m * c.n, 0.0f);
+              // In-place residual: y starts as the residual and is also the output.
+              ops::linear(ctx, p.x.data(), c.m, c.k, pw, use_bias ? p.bias.data() : nullptr, act,
+                          {y.data(), c.n, use_residual ? y.data() : nullptr, c.n});
+              CHECK(max_rel_err(y, p.want(type, act, use_bias, use_residual)) < 2e-5);
+            }
+        }
       }
-    }
   }
 }
 
 TEST_CASE("gemm results do not depend on the thread count") {
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    CAPTURE(t->name);
+    INFO("t->name = " << t->name);
+    for (kernels::WeightType type : kAllTypes)
     for (std::size_t k : {77u, 1500u}) {
+      INFO("type = " << kernels::weight_type_name(type));
       CAPTURE(k);
       GemmProblem p(301, 200, k, 40);
-      auto pw = p.pack(t);
+      auto pw = p.pack(t, type);
       std::vector<float> y1 = p.res, y2 = p.res, y3 = p.res;
       ThreadPool p1(1), p2(2), p3(3);
       const ops::LinearOut o1{y1.data(), 200, y1.data(), 200}, o2{y2.data(), 200, y2.data(), 200},
@@ -141,34 +151,37 @@ TEST_CASE("gemm: K blocking, K tails, M = 1, column tails, in-place residual, 1 
   // residual then still aliases C. Odd K exercises the unroll remainder.
   struct Case { std::size_t m, n, k; };
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    CAPTURE(t->name);
+    INFO("t->name = " << t->name);
+    for (kernels::WeightType type : kAllTypes)
     for (Case c : {Case{1, 64, 768}, Case{1, 3, 1}, Case{7, 129, 1025}, Case{17, 512, 2050}, Case{100, 96, 1537},
-                   Case{31, 200, 3072}, Case{6, 77, 0}})
+                   Case{31, 200, 3072}, Case{6, 77, 0}, Case{5, 70, 2}, Case{3, 9, 5}})
       for (std::size_t threads : {1u, 2u})
         for (Activation act : {Activation::none, Activation::quick_gelu}) {
+          INFO("type = " << kernels::weight_type_name(type));
           CAPTURE(c.m);
           CAPTURE(c.n);
           CAPTURE(c.k);
           CAPTURE(threads);
           GemmProblem p(c.m, c.n, c.k, 20);
-          auto pw = p.pack(t);
+          auto pw = p.pack(t, type);
           ThreadPool pool(threads);
           std::vector<float> y = p.res;
           ops::linear({*t, pool}, p.x.data(), c.m, c.k, pw, p.bias.data(), act, {y.data(), c.n, y.data(), c.n});
-          auto want = test::ref_linear(p.x, p.w, p.bias.data(), c.m, c.n, c.k, act, &p.res);
-          CHECK(max_rel_err(y, want) < 2e-5 * (1.0 + c.k / 1024.0));
+          CHECK(max_rel_err(y, p.want(type, act, true, true)) < 2e-5 * (1.0 + c.k / 1024.0));
         }
   }
 }
 
 TEST_CASE("gemm: results are bitwise independent of how rows and columns are split") {
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    CAPTURE(t->name);
+    INFO("t->name = " << t->name);
+    for (kernels::WeightType type : kAllTypes)
     for (std::size_t k : {64u, 1100u}) {
+      INFO("type = " << kernels::weight_type_name(type));
       CAPTURE(k);
       const std::size_t m = 37, n = 3 * t->gemm_n_step + 5;
       GemmProblem p(m, n, k, 30);
-      auto pw = p.pack(t);
+      auto pw = p.pack(t, type);
       kernels::GemmArgs g;
       g.a = p.x.data();
       g.lda = k;
@@ -193,9 +206,106 @@ TEST_CASE("gemm: results are bitwise independent of how rows and columns are spl
   }
 }
 
+// The same problem through every table; for int8 the integer sums are exact,
+// so with no activation (whose vector approximations differ by ISA) every
+// table must give the same bits.
+TEST_CASE("int8 gemm: every table computes the same bits") {
+  const auto tables = kernels::usable_tables();
+  GemmProblem p(23, 150, 300, 60);
+  std::vector<std::vector<float>> outs;
+  for (const kernels::KernelTable* t : tables) {
+    auto pw = p.pack(t, kernels::WeightType::i8);
+    ThreadPool pool(2);
+    std::vector<float> y = p.res;
+    ops::linear({*t, pool}, p.x.data(), p.m, p.k, pw, p.bias.data(), Activation::none, {y.data(), p.n, y.data(), p.n});
+    outs.push_back(y);
+  }
+  for (std::size_t i = 1; i < outs.size(); ++i) {
+    INFO("tables[i]->name = " << tables[i]->name);
+    CHECK(outs[i] == outs[0]);
+  }
+}
+
+// vdpbf16ps (avx512_bf16) against its emulation with FMAs (avx512, avx2,
+// sse2): both multiply the same bf16 values exactly and add the odd k's
+// product before the even one's, so on normal numbers (the instruction
+// flushes denormals) they give the same bits. AMX tiles sum 32 k per
+// instruction in their own order: the same to f32 accumulation error.
+TEST_CASE("bf16 gemm: dot products, their emulation and AMX agree") {
+  std::vector<const kernels::KernelTable*> tables;
+  const kernels::KernelTable* amx = nullptr;
+  for (const kernels::KernelTable* t : kernels::usable_tables())
+    (std::string(t->name) == "avx512_amx" ? amx : tables.emplace_back(t)) = t;
+  GemmProblem p(19, 140, 770, 70);
+  auto run = [&](const kernels::KernelTable* t) {
+    auto pw = p.pack(t, kernels::WeightType::bf16);
+    ThreadPool pool(1);
+    std::vector<float> y = p.res;
+    ops::linear({*t, pool}, p.x.data(), p.m, p.k, pw, p.bias.data(), Activation::none, {y.data(), p.n, y.data(), p.n});
+    return y;
+  };
+  const std::vector<float> first = run(tables[0]);
+  for (std::size_t i = 1; i < tables.size(); ++i) {
+    INFO("tables[i]->name = " << tables[i]->name);
+    CHECK(run(tables[i]) == first);
+  }
+  if (amx) {
+    const std::vector<float> y = run(amx);
+    double worst = 0;
+    for (std::size_t j = 0; j < y.size(); ++j)
+      worst = std::max(worst, std::abs(double(y[j]) - first[j]) / (1.0 + std::abs(first[j])));
+    CHECK(worst < 1e-5);  // K = 770: a few ulps of the largest partial sums
+  }
+}
+
+// The accuracy cost itself, against exact f32 inputs: bf16 keeps 8 mantissa
+// bits, int8 about 7; these bounds are loose on purpose (random data), they
+// catch a wrong scale or a dropped K range, which the effective-input
+// references above would not if both sides shared the mistake.
+TEST_CASE("bf16 and int8 gemm stay close to the f32 result") {
+  ThreadPool pool(2);
+  for (const kernels::KernelTable* t : kernels::usable_tables()) {
+    INFO("t->name = " << t->name);
+    GemmProblem p(40, 96, 768, 80);
+    const auto exact = p.want(kernels::WeightType::f32, Activation::none, false, false);
+    double norm = 0;
+    for (double v : exact) norm = std::max(norm, std::abs(v));
+    for (auto [type, bound] : {std::pair{kernels::WeightType::bf16, 0.01}, std::pair{kernels::WeightType::i8, 0.03}}) {
+      INFO("type = " << kernels::weight_type_name(type));
+      auto pw = p.pack(t, type);
+      std::vector<float> y(p.m * p.n);
+      ops::linear({*t, pool}, p.x.data(), p.m, p.k, pw, nullptr, Activation::none, {y.data(), p.n});
+      double worst = 0;
+      for (std::size_t j = 0; j < y.size(); ++j) worst = std::max(worst, std::abs(y[j] - exact[j]));
+      CHECK(worst / norm < bound);
+      CHECK(worst > 0);  // really reduced precision
+    }
+  }
+}
+
+TEST_CASE("int8 gemm: a row with inf or NaN gives NaN in that row only") {
+  ThreadPool pool(1);
+  for (const kernels::KernelTable* t : kernels::usable_tables()) {
+    INFO("t->name = " << t->name);
+    for (float bad : {std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()}) {
+      GemmProblem p(8, 20, 70, 90);
+      for (std::size_t bad_k : {3u, 69u}) {  // in a full vector and in the tail
+        CAPTURE(bad_k);
+        auto x = p.x;
+        x[2 * p.k + bad_k] = bad;
+        auto pw = p.pack(t, kernels::WeightType::i8);
+        std::vector<float> y(p.m * p.n);
+        ops::linear({*t, pool}, x.data(), p.m, p.k, pw, nullptr, Activation::none, {y.data(), p.n});
+        for (std::size_t i = 0; i < p.m; ++i)
+          for (std::size_t j = 0; j < p.n; ++j) CHECK(std::isnan(y[i * p.n + j]) == (i == 2));
+      }
+    }
+  }
+}
+
 TEST_CASE("linear_tiling covers the output exactly once, columns on panel boundaries") {
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    CAPTURE(t->name);
+    INFO("t->name = " << t->name);
     for (std::size_t threads : {1u, 2u, 3u, 16u})
       for (std::size_t m : {1u, 17u, 200u, 1600u, 6400u})
         for (std::size_t n : {1u, 64u, 512u, 2304u}) {
@@ -234,7 +344,7 @@ TEST_CASE("linear refuses weights packed by another kernel table") {
 
 TEST_CASE("layer_norm, softmax, activations, vector helpers") {
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    CAPTURE(t->name);
+    INFO("t->name = " << t->name);
     for (std::size_t dim : {1u, 7u, 64u, 77u, 768u}) {
       CAPTURE(dim);
       const std::size_t rows = 5;
@@ -296,7 +406,7 @@ TEST_CASE("activations at extreme inputs: finite, right limits") {
   const std::vector<float> xs = {-1e30f, -100.0f, -90.0f, -60.0f, -52.0f, -30.0f, -5.0f, -1e-3f, 0.0f,
                                  1e-3f,  5.0f,    30.0f,  60.0f,  90.0f,  100.0f, 1e30f, -2.5f,  2.5f};
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    CAPTURE(t->name);
+    INFO("t->name = " << t->name);
     for (Activation act : {Activation::quick_gelu, Activation::gelu_tanh}) {
       std::vector<float> y = xs;
       t->activate(y.data(), y.size(), act);
@@ -314,7 +424,7 @@ TEST_CASE("attention matches the reference, causal and not") {
   // 1 thread and 12 heads: tasks run several heads in a row (next-head prefetch hints).
   ThreadPool pool1(1), pool2(2);
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    CAPTURE(t->name);
+    INFO("t->name = " << t->name);
     for (bool causal : {false, true})
       for (std::size_t seq : {1u, 2u, 17u, 50u, 77u})
         for (std::size_t d : {8u, 64u, 20u, 100u}) {

@@ -67,7 +67,7 @@ ClipGolden clip_golden() {
 TEST_CASE("plain CLIP: encode_text, encode_images and zero-shot logits match the reference on every kernel set") {
   const ClipGolden g = clip_golden();
   for (const kernels::KernelTable* table : kernels::usable_tables()) {
-    CAPTURE(table->name);
+    INFO("table->name = " << table->name);
     ModelOptions o;
     o.isa = table->name;
     o.threads = 2;
@@ -126,7 +126,7 @@ TEST_CASE("plain CLIP files load without the CAER parts and refuse clip classifi
 
 TEST_CASE("CLIP-CAER: the learned head is text_features() itself and gives the default logits bitwise") {
   for (const test::Fixture& fx : test::caer_fixtures()) {
-    CAPTURE(fx.name);
+    INFO("fx.name = " << fx.name);
     Model m(fx.weights);
     const TextHead& h = m.learned_head();
     CHECK(&h.features() == &m.text_features());

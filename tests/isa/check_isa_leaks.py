@@ -28,10 +28,10 @@ import sys
 LEGACY_PREFIXES = {0x66, 0x67, 0xF2, 0xF3, 0x2E, 0x3E, 0x26, 0x36, 0x64, 0x65, 0xF0}
 
 # Code that only ever runs once the dispatcher has seen the ISA on this CPU.
-AVX512_ONLY = re.compile(r"isa_avx512|xsimd::avx512|clipcaer::kernels::table_avx512\(\)")
+AVX512_ONLY = re.compile(r"isa_avx512|xsimd::avx512|clipcaer::kernels::table_avx512(_bf16|_amx)?\(\)")
 AVX_ONLY = re.compile(
     r"isa_avx512|isa_avx2|xsimd::avx512|xsimd::avx2?\b|xsimd::fma3<xsimd::avx2?>|"
-    r"clipcaer::kernels::table_avx(512|2)\(\)")
+    r"clipcaer::kernels::table_avx(512(_bf16|_amx)?|2)\(\)")
 
 FUNCTION = re.compile(r"^([0-9a-f]+) <(.+)>:$")
 INSN = re.compile(r"^\s*[0-9a-f]+:\t([0-9a-f ]+?)\s*\t(.*)$")

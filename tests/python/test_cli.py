@@ -79,6 +79,21 @@ def test_classify_matches_python_api(dataset):
     assert abs(sum(got["probs"].values()) - 1) < 1e-4
 
 
+def test_classify_dtype(dataset):
+    clip = dataset / "clip0"
+    args = ("classify", "--model", MODEL, clip, "--face-boxes", dataset / "faces.json",
+            "--body-boxes", dataset / "bodies.json", "--format", "json")
+    want = json.loads(run(*args).stdout)[0]
+    for dtype in ("bfloat16", "int8"):
+        r = run(*args, "--dtype", dtype)
+        assert r.returncode == 0, r.stderr
+        got = json.loads(r.stdout)[0]
+        assert got["index"] == want["index"] and np.abs(np.subtract(got["logits"], want["logits"])).max() < 0.6
+    r = run(*args, "--dtype", "float16")
+    assert r.returncode == 1 and "dtype is 'float16'" in r.stderr
+    assert json.loads(run("info", MODEL, "--json").stdout)["compute_dtype"] == "float32"
+
+
 def test_classify_formats(dataset):
     clips = [dataset / "clip1", dataset / "clip2"]
     r = run("classify", "--model", MODEL, *clips, "--format", "csv")

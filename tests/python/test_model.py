@@ -86,7 +86,8 @@ def test_properties(small):
     assert m.image_size == c["vision"]["image_size"]
     assert len(m.class_names) == m.num_classes == len(c["classes"])
     assert m.text_features.shape == (m.num_classes, m.embed_dim)
-    assert m.kernel_set in ("avx512", "avx2", "sse2", "neon64", "neon")
+    assert m.kernel_set in ("avx512_amx", "avx512_bf16", "avx512", "avx2", "sse2", "neon64", "neon")
+    assert m.dtype == "float32"
     assert m.path.endswith(".safetensors")
 
 
@@ -158,3 +159,17 @@ def test_bad_files(tmp_path):
         clipcaer.Model(str(trunc))
     with pytest.raises(RuntimeError, match="no-such-isa"):
         clipcaer.Model(str(weights), isa="no-such-isa")
+    with pytest.raises(ValueError, match="dtype is 'float16'; expected float32, bfloat16 or int8"):
+        clipcaer.Model(str(weights), dtype="float16")
+
+
+@pytest.mark.parametrize("dtype,bound", [("bfloat16", 0.08), ("int8", 0.6)])
+def test_reduced_precision_weights(small, dtype, bound):
+    # Loose bounds: these fixtures have 32-64 feature dimensions (docs/performance.md "Reduced precision").
+    m, g = small
+    low = clipcaer.Model(m.path, threads=2, dtype=dtype)
+    assert low.dtype == dtype
+    ref = m.classify_clips(g["faces"], g["frames"]).logits
+    got = low.classify_clips(g["faces"], g["frames"]).logits
+    assert 0 < np.abs(got - ref).max() <= bound
+    assert (got.argmax(1) == ref.argmax(1)).all()

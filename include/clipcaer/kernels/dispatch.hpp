@@ -18,6 +18,10 @@
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #include <cpuid.h>
 #endif
+#if defined(__linux__) && defined(__x86_64__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #ifndef CLIPCAER_MULTIARCH
 #include "clipcaer/kernels/impl/make_table.hpp"
@@ -30,6 +34,8 @@ namespace clipcaer::kernels {
 struct CpuFeatures {
   bool avx2_fma = false;  // AVX2 + FMA3, ymm state enabled
   bool avx512 = false;    // AVX-512 F + DQ + BW on top, zmm and opmask state enabled
+  bool avx512_bf16 = false;  // AVX512_BF16 and AVX512_VNNI on top (bf16 and int8 dot products)
+  bool amx = false;          // AMX tile, bf16 and int8 on top, tile state enabled in XCR0
 };
 
 inline CpuFeatures cpu_features() noexcept {
@@ -46,14 +52,33 @@ inline CpuFeatures cpu_features() noexcept {
   const bool avx2 = (b >> 5) & 1, avx512f = (b >> 16) & 1, avx512dq = (b >> 17) & 1, avx512bw = (b >> 30) & 1;
   f.avx2_fma = ymm_state && avx2 && fma;
   f.avx512 = f.avx2_fma && zmm_state && avx512f && avx512dq && avx512bw;
+  const bool vnni = (c >> 11) & 1;
+  const bool amx_bf16 = (d >> 22) & 1, amx_tile = (d >> 24) & 1, amx_int8 = (d >> 25) & 1;
+  const bool tile_state = ((xcr0 >> 17) & 3) == 3;
+  if (f.avx512 && vnni && a >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) f.avx512_bf16 = (a >> 5) & 1;
+  f.amx = f.avx512_bf16 && amx_bf16 && amx_tile && amx_int8 && tile_state;
 #endif
   return f;
+}
+
+// Linux hands out the AMX tile data state only on request, once per process
+// (arch_prctl ARCH_REQ_XCOMP_PERM); without it the first tile instruction
+// faults. False where the kernel refuses (older than 5.16, or a VM without it).
+inline bool request_amx_permission() noexcept {
+#if defined(__linux__) && defined(__x86_64__) && defined(SYS_arch_prctl)
+  constexpr long kReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+  return false;
+#endif
 }
 
 #ifdef CLIPCAER_MULTIARCH
 // Defined in src/kernels_<isa>.cpp; a table not built for this target returns
 // null. Each is compiled with its ISA's flags (even building the table may use
 // those instructions), so call one only on a CPU that cpu_features() says runs it.
+const KernelTable* table_avx512_amx();
+const KernelTable* table_avx512_bf16();
 const KernelTable* table_avx512();
 const KernelTable* table_avx2();
 const KernelTable* table_baseline();
@@ -63,6 +88,10 @@ inline std::vector<const KernelTable*> usable_tables() {
   static const std::vector<const KernelTable*> tables = [] {
     const CpuFeatures cpu = cpu_features();
     std::vector<const KernelTable*> out;
+    if (cpu.amx && request_amx_permission())
+      if (const KernelTable* t = table_avx512_amx()) out.push_back(t);
+    if (cpu.avx512_bf16)
+      if (const KernelTable* t = table_avx512_bf16()) out.push_back(t);
     if (cpu.avx512)
       if (const KernelTable* t = table_avx512()) out.push_back(t);
     if (cpu.avx2_fma)

@@ -34,8 +34,7 @@ struct PackedMatrix {
   std::size_t n = 0;
   std::size_t k = 0;
   WeightType type = WeightType::f32;
-  AlignedBuffer<unsigned char> data;  // layout private to `packer`
-  AlignedBuffer<float> scales;        // per output channel (int8 only)
+  AlignedBuffer<unsigned char> data;  // layout private to `packer` (int8: scales and sums too)
   const KernelTable* packer = nullptr;
 };
 

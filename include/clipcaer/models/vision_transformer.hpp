@@ -24,7 +24,10 @@ class VisionTransformer {
     const std::size_t w = c.width, p = c.patch_size;
     // conv1.weight (W, 3, P, P) is already the (W, 3*P*P) matrix for im2col rows (c, ky, kx).
     AlignedBuffer<float> conv = lc.reader.floats("visual.conv1.weight", {w, 3, p, p});
-    patch_embed_.set(lc, conv.data(), w, 3 * p * p);
+    // lc.weight_type applies to the residual blocks; the first layer (raw pixels)
+    // and the projection stay float32: they cost ~3 % of the tower and set the accuracy.
+    const nn::LoadContext f32{lc.reader, lc.kernels, kernels::WeightType::f32};
+    patch_embed_.set(f32, conv.data(), w, 3 * p * p);
     class_embedding_ = lc.reader.floats("visual.class_embedding", {w});
     positional_embedding_ = lc.reader.floats("visual.positional_embedding", {c.tokens(), w});
     ln_pre_.load(lc, "visual.ln_pre", w);
@@ -33,7 +36,7 @@ class VisionTransformer {
     for (std::size_t i = 0; i < c.layers; ++i)
       blocks_[i].load(lc, nn::BlockNames::clip("visual.transformer.resblocks." + std::to_string(i) + "."), shape);
     ln_post_.load(lc, "visual.ln_post", w);
-    proj_.load_transposed(lc, "visual.proj", w, embed_dim);
+    proj_.load_transposed(f32, "visual.proj", w, embed_dim);
   }
 
   const VisionConfig& config() const noexcept { return cfg_; }

@@ -3,27 +3,77 @@
 
 #include "clipcaer/kernels/impl/attention.hpp"
 #include "clipcaer/kernels/impl/elementwise.hpp"
+#include "clipcaer/kernels/impl/gemm_amx.hpp"
+#include "clipcaer/kernels/impl/gemm_bf16_tile.hpp"
 #include "clipcaer/kernels/impl/gemm_f32.hpp"
+#include "clipcaer/kernels/impl/gemm_i8_tile.hpp"
+#include "clipcaer/kernels/impl/gemm_lowp.hpp"
 #include "clipcaer/kernels/impl/namespace.hpp"
 #include "clipcaer/kernels/kernel_table.hpp"
 
 namespace clipcaer::kernels {
 inline namespace CLIPCAER_KERNEL_NS {
 
-template <class Arch>
+// How a table runs bf16 and int8 GEMMs: emulated with its own instructions,
+// with the AVX-512 dot products (vdpbf16ps, vpdpbusd), or on AMX tiles.
+// Same products and (int8) the same bits whichever; the TU's flags must
+// enable the instructions the choice names.
+enum class LowpKind { emulated, dot, amx };
+
+template <class Arch, LowpKind Kind>
+struct GemmByType {
+  static constexpr bool kDot = Kind != LowpKind::emulated;
+  using F32 = GemmF32<Arch>;
+  using Bf16 = GemmBf16Tile<Arch, kDot>;
+  using I8 = GemmI8Tile<Arch, kDot>;
+
+  static void pack(const float* w, std::size_t n, std::size_t k, WeightType type, PackedMatrix& out) {
+    switch (type) {
+#if defined(CLIPCAER_HAVE_AMX)
+      case WeightType::bf16:
+        return Kind == LowpKind::amx ? GemmAmx<Arch, false>::pack(w, n, k, out) : Bf16::pack(w, n, k, out);
+      case WeightType::i8:
+        return Kind == LowpKind::amx ? GemmAmx<Arch, true>::pack(w, n, k, out) : I8::pack(w, n, k, out);
+#else
+      case WeightType::bf16: return Bf16::pack(w, n, k, out);
+      case WeightType::i8: return I8::pack(w, n, k, out);
+#endif
+      case WeightType::f32: break;
+    }
+    F32::pack(w, n, k, type, out);
+  }
+  static void gemm(const GemmArgs& g, std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1) {
+    switch (g.b->type) {
+#if defined(CLIPCAER_HAVE_AMX)
+      case WeightType::bf16:
+        return Kind == LowpKind::amx ? GemmAmx<Arch, false>::gemm(g, m0, m1, n0, n1)
+                                     : GemmLowp<Arch, Bf16>::gemm(g, m0, m1, n0, n1);
+      case WeightType::i8:
+        return Kind == LowpKind::amx ? GemmAmx<Arch, true>::gemm(g, m0, m1, n0, n1)
+                                     : GemmLowp<Arch, I8>::gemm(g, m0, m1, n0, n1);
+#else
+      case WeightType::bf16: return GemmLowp<Arch, Bf16>::gemm(g, m0, m1, n0, n1);
+      case WeightType::i8: return GemmLowp<Arch, I8>::gemm(g, m0, m1, n0, n1);
+#endif
+      case WeightType::f32: break;
+    }
+    F32::gemm(g, m0, m1, n0, n1);
+  }
+};
+
+template <class Arch, LowpKind Kind = LowpKind::emulated>
 KernelTable make_table(const char* name) {
   using E = Elementwise<Arch>;
   using G = GemmF32<Arch>;
   using A = AttentionF32<Arch>;
+  using T = GemmByType<Arch, Kind>;
   KernelTable t{};
   t.name = name;
-  t.pack_weights = [](const float* w, std::size_t n, std::size_t k, WeightType type, PackedMatrix& out) {
-    G::pack(w, n, k, type, out);
-  };
-  t.gemm = &G::gemm;
+  t.pack_weights = &T::pack;
+  t.gemm = &T::gemm;
   t.gemm_m_step = G::MB;
   t.gemm_n_step = G::NR;
-  t.gemm_mr = G::MR;
+  t.gemm_mr = Kind == LowpKind::amx ? 16 : G::MR;  // AMX: row tasks in whole 16-row tiles
   t.attention = &A::run;
   t.attention_scratch_floats = &A::scratch_floats;
   t.layer_norm = &E::layer_norm;

@@ -47,8 +47,12 @@ CLIPCAER_KERNEL_SUPPORT_FN void prepare_packed(PackedMatrix& out, std::size_t n,
 }
 
 CLIPCAER_KERNEL_SUPPORT_FN float* thread_scratch(std::size_t floats) {
+  // At least 2 MB, the most any GEMM of ViT-B and ViT-L asks for, at first
+  // use: which pool thread runs which task is decided at run time, so a
+  // thread may meet its largest request late; it should not allocate then.
+  constexpr std::size_t kFloor = std::size_t{1} << 19;
   static thread_local AlignedBuffer<float> buffer;
-  if (buffer.size() < floats) buffer.resize(floats);
+  if (buffer.size() < floats) buffer.resize(floats > kFloor ? floats : kFloor);
   return buffer.data();
 }
 

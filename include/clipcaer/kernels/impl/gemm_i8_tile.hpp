@@ -1,0 +1,238 @@
+// int8 GEMM tile: W quantised per output channel (symmetric, scale =
+// max|w| / 127), A per row at run time (same rule), exact int32 sums,
+// y = sum * w_scale[col] * a_scale[row] before the f32 epilogue.
+//
+// Packed panel: quads of k, [k / 4][NR][4] int8, zero-padded; then the
+// column sums (int32, all panels) and column scales (float, all panels).
+// With AVX512_VNNI (Vnni), vpdpbusd multiplies unsigned by signed bytes: A
+// rows are stored as q + 128 (u8) and 128 x column sum is subtracted at the
+// end. Without it, pmaddwd on sign-extended 16-bit pairs (A rows stored as
+// int16 in the order a0 a2 a1 a3). Integer sums are exact, so every table
+// computes the same sums, bit for bit.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#include "clipcaer/kernels/impl/gemm_f32_tile.hpp"
+#include "clipcaer/kernels/impl/gemm_lowp.hpp"
+#include "clipcaer/kernels/impl/int_lanes.hpp"
+#include "clipcaer/kernels/impl/namespace.hpp"
+#include "clipcaer/kernels/impl/support.hpp"
+#include "clipcaer/kernels/kernel_table.hpp"
+
+#if defined(__AVX512VNNI__)
+#include <immintrin.h>
+#endif
+
+namespace clipcaer::kernels {
+inline namespace CLIPCAER_KERNEL_NS {
+
+// GroupAlign: K groups padded to a multiple of it (16 for AMX tiles of 64 k).
+template <class Arch, bool Vnni, std::size_t GroupAlign = 1>
+struct GemmI8Tile {
+  using B = xsimd::batch<float, Arch>;
+  using I = xsimd::batch<std::int32_t, Arch>;
+  using F = GemmF32Tile<Arch>;
+  using L = IntLanes<B::size>;
+  static constexpr std::size_t W = B::size;
+  static constexpr std::size_t MR = F::MR;
+  static constexpr std::size_t NV = F::NV;
+  static constexpr std::size_t NR = F::NR;
+  static constexpr std::size_t KU = 4;  // groups per prefetch slot
+  static constexpr bool kScaled = true;
+
+  static std::size_t groups(std::size_t K) { return lowp_round_up((K + 3) / 4, GroupAlign); }
+  static std::size_t panel_bytes(std::size_t K) { return groups(K) * NR * 4; }
+  // Vnni: u8 quads; else int16 quads.
+  static std::size_t a_row_bytes(std::size_t K) { return lowp_round_up(groups(K) * (Vnni ? 4 : 8), 64); }
+
+  static void pack(const float* w, std::size_t n, std::size_t k, PackedMatrix& out) {
+    const std::size_t panels = (n + NR - 1) / NR, g = groups(k), pb = panel_bytes(k);
+    prepare_packed(out, n, k, WeightType::i8, true, panels * (pb + NR * 8));
+    unsigned char* base = out.data.data();
+    std::memset(base, 0, panels * (pb + NR * 8));
+    auto* sums = reinterpret_cast<std::int32_t*>(base + panels * pb);
+    auto* scales = reinterpret_cast<float*>(sums + panels * NR);
+    for (std::size_t row = 0; row < n; ++row) {
+      const float* src = w + row * k;
+      float amax = 0.0f;
+      for (std::size_t kk = 0; kk < k; ++kk) amax = std::fabs(src[kk]) > amax ? std::fabs(src[kk]) : amax;
+      const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+      scales[row] = amax / 127.0f;  // rows past n keep scale 0
+      auto* col = reinterpret_cast<std::int8_t*>(base + (row / NR) * pb) + (row % NR) * 4;
+      std::int32_t sum = 0;
+      for (std::size_t kk = 0; kk < k; ++kk) {
+        const auto q = static_cast<std::int8_t>(clamp127(std::nearbyint(src[kk] * inv)));
+        col[(kk / 4) * NR * 4 + (kk & 3)] = q;
+        sum += q;
+      }
+      sums[row] = sum;
+    }
+    (void)g;
+  }
+
+  // Quantises `rows` rows of A (K floats each): scales[r] = max|a| / 127,
+  // q = round(a * 127 / max|a|). A row with a non-finite value gets scale NaN,
+  // so its outputs are NaN rather than silently wrong.
+  static void prepare_rows(const float* a, std::size_t lda, std::size_t rows, std::size_t K, unsigned char* out,
+                           std::size_t row_bytes, float* scales) {
+    for (std::size_t r = 0; r < rows; ++r) {
+      const float* src = a + r * lda;
+      // max drops NaN operands, so non-finite values are caught apart: x * 0 is NaN for inf and NaN.
+      B vmax(0.0f), check(0.0f);
+      std::size_t k = 0;
+      for (; k + W <= K; k += W) {
+        const B x = B::load_unaligned(src + k);
+        vmax = xsimd::max(vmax, xsimd::abs(x));
+        check += x * B(0.0f);
+      }
+      alignas(64) float lanes[W], checks[W];
+      vmax.store_aligned(lanes);
+      check.store_aligned(checks);
+      float amax = 0.0f;
+      bool finite = true;
+      for (std::size_t j = 0; j < W; ++j) {
+        finite = finite && checks[j] == 0.0f;
+        amax = lanes[j] > amax ? lanes[j] : amax;
+      }
+      for (; k < K; ++k) {
+        const float x = std::fabs(src[k]);
+        finite = finite && std::isfinite(x);
+        amax = x > amax ? x : amax;
+      }
+      const float inv = finite && amax > 0.0f ? 127.0f / amax : 0.0f;
+      scales[r] = finite ? amax / 127.0f : std::numeric_limits<float>::quiet_NaN();
+      unsigned char* dst = out + r * row_bytes;
+      std::memset(dst, 0, row_bytes);  // padding quads: q = 0 (and u8 128 is not needed: w pads are 0)
+      alignas(64) std::int32_t q[W];
+      for (k = 0; k < K; k += W) {
+        const std::size_t cnt = K - k < W ? K - k : W;
+#if defined(__AVX512VNNI__)
+        if constexpr (Vnni && W == 16) {
+          if (cnt == W) {  // the same arithmetic as below, 16 bytes at a time
+            __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(src + k), _mm512_set1_ps(inv)));
+            v = _mm512_min_epi32(_mm512_max_epi32(v, _mm512_set1_epi32(-127)), _mm512_set1_epi32(127));
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + k),
+                             _mm512_cvtepi32_epi8(_mm512_add_epi32(v, _mm512_set1_epi32(128))));
+            continue;
+          }
+        }
+#endif
+        if (cnt == W) {
+          // Lanes of a non-finite row become INT_MIN here, then -127 (scale NaN).
+          xsimd::nearbyint_as_int(B::load_unaligned(src + k) * B(inv)).store_aligned(q);
+          for (std::size_t j = 0; j < W; ++j) q[j] = q[j] > 127 ? 127 : q[j] < -127 ? -127 : q[j];
+        } else {
+          for (std::size_t j = 0; j < cnt; ++j) q[j] = clamp127(std::nearbyint(src[k + j] * inv));
+        }
+        for (std::size_t j = 0; j < cnt; ++j) {
+          const std::int32_t v = q[j];
+          const std::size_t kk = k + j;
+          if constexpr (Vnni) {
+            dst[kk] = static_cast<unsigned char>(v + 128);
+          } else {
+            // int16 quad order a0 a2 a1 a3: even k pair first, for pmaddwd with the even bytes of W.
+            static constexpr std::size_t slot[4] = {0, 2, 1, 3};
+            const auto s16 = static_cast<std::int16_t>(v);
+            std::memcpy(dst + (kk / 4) * 8 + slot[kk & 3] * 2, &s16, 2);
+          }
+        }
+      }
+      if constexpr (Vnni)
+        for (std::size_t kk = K; kk < 4 * groups(K); ++kk) dst[kk] = 128;  // q = 0
+    }
+  }
+
+  template <std::size_t R>
+  CLIPCAER_NOINLINE static void accumulate(const GemmLowpBlock& blk, float* dst) {
+    alignas(64) std::int32_t sums[R][NR];
+    if constexpr (Vnni) {
+#if defined(__AVX512VNNI__)
+      static_assert(W == 16, "vpdpbusd tiles are zmm tiles");
+      __m512i acc[R][NV];
+#pragma GCC unroll 8
+      for (std::size_t r = 0; r < R; ++r)
+#pragma GCC unroll 8
+        for (std::size_t v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_si512();
+      const unsigned char* w = blk.w;
+      std::size_t line = 0;
+      for (std::size_t g = 0; g < blk.groups; ++g, w += NR * 4) {
+        if (g % KU == 0)
+          for (std::size_t p = 0; p < blk.prefetch_per_step && line < blk.prefetch_lines; ++p)
+            prefetch_l2(blk.prefetch + 64 * line++);
+        __m512i wv[NV];
+#pragma GCC unroll 8
+        for (std::size_t v = 0; v < NV; ++v) wv[v] = _mm512_load_si512(w + v * 64);
+#pragma GCC unroll 8
+        for (std::size_t r = 0; r < R; ++r) {
+          std::int32_t quad;
+          std::memcpy(&quad, blk.a + r * blk.lda + 4 * g, 4);
+          const __m512i ab = _mm512_set1_epi32(quad);
+#pragma GCC unroll 8
+          for (std::size_t v = 0; v < NV; ++v) acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], ab, wv[v]);
+        }
+      }
+      // Undo the +128 on A: subtract 128 x column sum.
+      __m512i corr[NV];
+#pragma GCC unroll 8
+      for (std::size_t v = 0; v < NV; ++v) corr[v] = _mm512_slli_epi32(_mm512_loadu_si512(blk.w_sum + v * W), 7);
+#pragma GCC unroll 8
+      for (std::size_t r = 0; r < R; ++r)
+#pragma GCC unroll 8
+        for (std::size_t v = 0; v < NV; ++v)
+          _mm512_store_si512(&sums[r][v * W], _mm512_sub_epi32(acc[r][v], corr[v]));
+#endif
+    } else {
+      typename L::V acc[R][NV];
+#pragma GCC unroll 8
+      for (std::size_t r = 0; r < R; ++r)
+#pragma GCC unroll 8
+        for (std::size_t v = 0; v < NV; ++v) acc[r][v] = L::zero();
+      const unsigned char* w = blk.w;
+      const unsigned char* a = blk.a;
+      std::size_t line = 0;
+      for (std::size_t g = 0; g < blk.groups; ++g, w += NR * 4, a += 8) {
+        if (g % KU == 0)
+          for (std::size_t p = 0; p < blk.prefetch_per_step && line < blk.prefetch_lines; ++p)
+            prefetch_l2(blk.prefetch + 64 * line++);
+#pragma GCC unroll 8
+        for (std::size_t v = 0; v < NV; ++v) {
+          const typename L::V x = L::load(w + v * W * 4);
+          const typename L::V even = L::even_bytes(x), odd = L::odd_bytes(x);
+#pragma GCC unroll 8
+          for (std::size_t r = 0; r < R; ++r) {
+            const typename L::V ae = L::broadcast(a + r * blk.lda), ao = L::broadcast(a + r * blk.lda + 4);
+            acc[r][v] = L::add(acc[r][v], L::add(L::madd16(even, ae), L::madd16(odd, ao)));
+          }
+        }
+      }
+#pragma GCC unroll 8
+      for (std::size_t r = 0; r < R; ++r)
+#pragma GCC unroll 8
+        for (std::size_t v = 0; v < NV; ++v) L::store(&sums[r][v * W], acc[r][v]);
+    }
+    // Dequantise: float(sum) * column scale * row scale, the same operations on every table.
+#pragma GCC unroll 8
+    for (std::size_t v = 0; v < NV; ++v) {
+      const B ws = B::load_unaligned(blk.w_scale + v * W);
+#pragma GCC unroll 8
+      for (std::size_t r = 0; r < R; ++r) {
+        const B s = xsimd::to_float(I::load_aligned(&sums[r][v * W]));
+        ((s * ws) * B(blk.a_scale[r])).store_aligned(dst + r * NR + v * W);
+      }
+    }
+  }
+
+ private:
+  // NaN -> -127 (never an undefined float-to-int conversion).
+  static std::int32_t clamp127(float x) {
+    return x >= -127.0f ? (x <= 127.0f ? static_cast<std::int32_t>(x) : 127) : -127;
+  }
+};
+
+}  // namespace CLIPCAER_KERNEL_NS
+}  // namespace clipcaer::kernels
