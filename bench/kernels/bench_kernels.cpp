@@ -1,5 +1,5 @@
 // Kernel benchmarks: the measured peaks first (f32 FMA per table ISA, bf16
-// vdpbf16ps, int8 vpdpbusd), then every GEMM shape of CLIP-CAER through
+// vdpbf16ps / tdpbf16ps, int8 vpdpbusd / tdpbusd), then every GEMM shape of CLIP-CAER through
 // ops::linear (1 and 2 threads) for f32, bf16 and int8 weights, and attention
 // per layer, for every kernel table this CPU runs. Every kernel iteration is
 // followed by the matching peak loop on the same threads for about as long:
@@ -46,9 +46,10 @@ void fill_random(float* p, std::size_t n, std::uint32_t seed) {
 
 // Runs fn against the peak `isa` (see peak_probe.hpp), sized by the peak measured at start.
 template <class F>
-void run_against_peak(benchmark::State& state, ThreadPool& pool, const std::string& isa, double work_per_iter, F&& fn) {
+void run_against_peak(benchmark::State& state, ThreadPool& pool, const std::string& isa, double work_per_iter, F&& fn,
+                      const char* work_unit = nullptr) {
   bench::run_against_peak(state, pool, isa, g_peak.count(isa) ? g_peak[isa] : 0.0, work_per_iter,
-                          std::forward<F>(fn));
+                          std::forward<F>(fn), work_unit);
 }
 
 // (a) Peaks: independent FMA / dot-product chains, run in every benchmark thread at once.
@@ -110,8 +111,10 @@ void bm_gemm(benchmark::State& state, const kernels::KernelTable* table, GemmSha
   ThreadPool pool(threads);
   ops::Context ctx{*table, pool};
   const ops::LinearOut out{y.data(), s.n, s.residual ? y.data() : nullptr, s.residual ? s.n : 0};
-  run_against_peak(state, pool, bench::gemm_peak_isa(table->name, type), 2.0 * static_cast<double>(s.m * s.n * s.k),
-                   [&] { ops::linear(ctx, x.data(), s.m, s.k, pw, s.bias ? bias.data() : nullptr, s.act, out); });
+  run_against_peak(
+      state, pool, bench::gemm_peak_isa(table->name, type), 2.0 * static_cast<double>(s.m * s.n * s.k),
+      [&] { ops::linear(ctx, x.data(), s.m, s.k, pw, s.bias ? bias.data() : nullptr, s.act, out); },
+      type == kernels::WeightType::i8 ? "OPS" : "FLOPS");
 }
 
 #ifdef CLIPCAER_BENCH_OPENBLAS
@@ -150,7 +153,11 @@ void bm_attention(benchmark::State& state, const kernels::KernelTable* table, At
                    [&] { ops::self_attention(ctx, qkv.data(), out.data(), s, scratch); });
 }
 
-// The f32 FMA peak of every usable table, then the bf16 and int8 dot-product peaks.
+// bf16 / int8 peaks: peak loop and the instruction it runs.
+const std::pair<const char*, const char*> kDotPeaks[] = {
+    {"bf16_dot", "vdpbf16ps"}, {"int8_vnni", "vpdpbusd"}, {"bf16_amx", "tdpbf16ps"}, {"int8_amx", "tdpbusd"}};
+
+// The f32 FMA peak of every usable table (then come the kDotPeaks).
 std::vector<std::string> peak_isas() {
   std::vector<std::string> isas;
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
@@ -166,8 +173,8 @@ void register_all() {
     for (int threads : {1, 2})
       benchmark::RegisterBenchmark(("fma_peak/" + isa).c_str(), bm_peak, isa)->Threads(threads)->UseRealTime();
   // Registered whatever the CPU: they skip with the reason where they cannot run.
-  for (const char* isa : {"bf16_dot", "int8_vnni"}) {
-    const std::string name = std::string(isa) + "_peak/" + (isa == std::string("bf16_dot") ? "vdpbf16ps" : "vpdpbusd");
+  for (const auto& [isa, insn] : kDotPeaks) {
+    const std::string name = std::string(isa) + "_peak/" + insn;
     for (int threads : {1, 2})
       benchmark::RegisterBenchmark(name.c_str(), bm_peak, std::string(isa))->Threads(threads)->UseRealTime();
   }
@@ -244,7 +251,7 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   // The references every peak_frac is relative to, measured before anything else.
   std::vector<std::string> isas = peak_isas();
-  isas.insert(isas.end(), {"bf16_dot", "int8_vnni"});
+  for (const auto& dot : kDotPeaks) isas.push_back(dot.first);
   for (const std::string& isa : isas) {
     const double peak = bench::measure_peak_flops(isa);
     if (peak <= 0) {

@@ -22,6 +22,12 @@ void bf16_loop(std::uint64_t iters, float* out);         // out: 256 floats
 void int8_loop(std::uint64_t iters, std::int32_t* out);  // out: 256 int32
 }  // namespace isa_avx512_dot
 #endif
+#ifdef CLIPCAER_BENCH_AMX_PEAK
+namespace isa_avx512_amx {
+void bf16_loop(std::uint64_t iters, const void* a, const void* b, float* out);         // out: 1024 floats
+void int8_loop(std::uint64_t iters, const void* a, const void* b, std::int32_t* out);  // out: 1024 int32
+}  // namespace isa_avx512_amx
+#endif
 
 namespace {
 
@@ -48,6 +54,13 @@ DotFeatures dot_features() {
 const DotFeatures& cpu_dot() {
   static const DotFeatures f = dot_features();
   return f;
+}
+
+// AMX tile + bf16 + int8 with the tile state enabled, and Linux's permission
+// to use it (asked once per process, as the avx512_amx table does).
+bool amx_usable() {
+  static const bool ok = kernels::cpu_features().amx && kernels::request_amx_permission();
+  return ok;
 }
 
 }  // namespace
@@ -106,6 +119,29 @@ std::uint64_t peak_loop(const std::string& isa, std::uint64_t iters) {
     return iters * 16 * 64 * 2;  // 16 instructions of 64 MACs
   }
 #endif
+#ifdef CLIPCAER_BENCH_AMX_PEAK
+  // 16 x 64-byte A and B tiles: bf16 2^-6 (small sums stay finite), int8 1.
+  alignas(64) static const auto tiles = [] {
+    struct {
+      std::uint16_t bf16[512];
+      std::uint8_t int8[1024];
+    } t{};
+    for (auto& v : t.bf16) v = 0x3C80;
+    for (auto& v : t.int8) v = 1;
+    return t;
+  }();
+  if ((isa == "bf16_amx" || isa == "int8_amx") && amx_usable()) {
+    alignas(64) std::int32_t acc[1024];
+    if (isa == "bf16_amx") {
+      isa_avx512_amx::bf16_loop(iters, tiles.bf16, tiles.bf16, reinterpret_cast<float*>(acc));
+      g_peak_sink = static_cast<float>(acc[0]);
+      return iters * 4 * 16 * 16 * 32 * 2;  // 4 tdpbf16ps of 16 x 16 x 32 MACs
+    }
+    isa_avx512_amx::int8_loop(iters, tiles.int8, tiles.int8, acc);
+    g_peak_sink = static_cast<float>(acc[0]);
+    return iters * 4 * 16 * 16 * 64 * 2;  // 4 tdpbusd of 16 x 16 x 64 MACs
+  }
+#endif
   if (isa == "avx512" && cpu.avx512) {
     isa_avx512::loop(iters, out);
     g_peak_sink = out[0];
@@ -126,6 +162,11 @@ std::uint64_t peak_loop(const std::string& isa, std::uint64_t iters) {
 
 std::string peak_unavailable_reason(const std::string& isa) {
   if (peak_loop(isa, 1) > 0) return "";
+  if (isa == "bf16_amx" || isa == "int8_amx") {
+    if (!kernels::cpu_features().amx) return "this CPU or OS does not run AMX (tile, bf16, int8 with tile state)";
+    if (!amx_usable()) return "Linux refused the AMX tile permission (arch_prctl ARCH_REQ_XCOMP_PERM)";
+    return "this build has no AMX peak loop (the compiler lacks -mamx-tile -mamx-bf16 -mamx-int8)";
+  }
   const bool dot = isa == "bf16_dot" || isa == "int8_vnni";
   const char* what = isa == "bf16_dot" ? "AVX512_BF16" : isa == "int8_vnni" ? "AVX512_VNNI" : isa.c_str();
   if (dot) {
@@ -137,7 +178,7 @@ std::string peak_unavailable_reason(const std::string& isa) {
   return "this CPU or build cannot run the " + isa + " peak loop";
 }
 
-const char* peak_unit(const std::string& isa) { return isa == "int8_vnni" ? "OPS" : "FLOPS"; }
+const char* peak_unit(const std::string& isa) { return isa.compare(0, 5, "int8_") == 0 ? "OPS" : "FLOPS"; }
 
 std::string fma_peak_isa(const std::string& table) {
   if (table.compare(0, 6, "avx512") == 0) return "avx512";
@@ -146,8 +187,9 @@ std::string fma_peak_isa(const std::string& table) {
 }
 
 std::string gemm_peak_isa(const std::string& table, kernels::WeightType type) {
-  if (table == "avx512_bf16" && type == kernels::WeightType::bf16) return "bf16_dot";
-  if (table == "avx512_bf16" && type == kernels::WeightType::i8) return "int8_vnni";
+  const bool bf16 = type == kernels::WeightType::bf16, i8 = type == kernels::WeightType::i8;
+  if (table == "avx512_bf16" && (bf16 || i8)) return bf16 ? "bf16_dot" : "int8_vnni";
+  if (table == "avx512_amx" && (bf16 || i8)) return bf16 ? "bf16_amx" : "int8_amx";
   return fma_peak_isa(table);
 }
 

@@ -27,10 +27,10 @@ inline double process_cpu_seconds() {
 
 // Runs fn once per benchmark iteration (wall-clock, manual time) and, after
 // each, peak_loop(isa) on every thread of `pool` for about as long (peak_guess:
-// single-thread flop/s, to size the loop). Counters, `unit` being "FLOPS" or
-// "OPS" (int8):
-//   <unit>        work_per_iter per wall-clock second (omitted when work_per_iter is 0)
-//   peak_G<unit>  the peak measured alongside, all threads (a load gauge)
+// single-thread flop/s, to size the loop). Counters:
+//   <unit>        work_per_iter per wall-clock second, unit "FLOPS" or "OPS"
+//                 (int8; default: the peak's unit); omitted when work_per_iter is 0
+//   peak_G<unit>  the peak measured alongside, all threads, in the peak's unit (a load gauge)
 //   peak_frac     wall-clock flop/s over wall-clock peak flop/s (includes load
 //                 imbalance and scaling; what a user sees on a quiet machine)
 //   cpu_frac      flop per CPU-second over peak flop per CPU-second (time the
@@ -38,9 +38,9 @@ inline double process_cpu_seconds() {
 //                 waiting in the pool is not CPU time either)
 template <class F>
 void run_against_peak(benchmark::State& state, ThreadPool& pool, const std::string& isa, double peak_guess,
-                      double work_per_iter, F&& fn) {
+                      double work_per_iter, F&& fn, const char* work_unit = nullptr) {
   using clock = std::chrono::steady_clock;
-  const std::string unit = peak_unit(isa);
+  const std::string unit = peak_unit(isa), wunit = work_unit ? work_unit : unit;
   const double flops_per_loop = static_cast<double>(peak_loop(isa, 1));
   const bool probe = flops_per_loop > 0;
   if (peak_guess <= 0) peak_guess = 1e11;
@@ -66,7 +66,7 @@ void run_against_peak(benchmark::State& state, ThreadPool& pool, const std::stri
     for (double d : done) probe_flops += d;
   }
   const double work = work_per_iter * static_cast<double>(state.iterations());
-  if (work > 0) state.counters[unit] = benchmark::Counter(work, benchmark::Counter::kIsRate);
+  if (work > 0) state.counters[wunit] = benchmark::Counter(work, benchmark::Counter::kIsRate);
   if (probe && probe_s > 0) state.counters["peak_G" + unit] = probe_flops / probe_s * 1e-9;
   if (work > 0 && probe && kernel_s > 0 && probe_s > 0)
     state.counters["peak_frac"] = (work / kernel_s) / (probe_flops / probe_s);

@@ -100,7 +100,8 @@ def plain_table(runs, errors):
 # ---- --shares (bench_model) ---------------------------------------------------------
 
 LAYER_PARTS = ["ln_1", "in_proj", "attention", "out_proj_residual", "ln_2", "c_fc_quickgelu", "c_proj_residual"]
-F32_ONLY = {"ln_1", "ln_2", "attention"}  # run once, as float32, whatever the dtype
+# float32 whatever the dtype (Model reduces only the image tower's residual-block GEMMs): run once, as float32
+F32_ONLY = {"ln_1", "ln_2", "attention", "patch_embed", "temporal_fusion"}
 GEMMS = ["in_proj", "out_proj_residual", "c_fc_quickgelu", "c_proj_residual"]
 
 
@@ -172,16 +173,17 @@ def shares_tables(ctx, runs, errors, normalize):
         print("| stage | 1 thr ms | share | 2 thr ms | share | 1 thr / 2 thr |")
         print("|---|---|---|---|---|---|")
         whole = {th: get("classify_clip", th) for th in (1, 2)}
+        f32_note = " (float32)" if dtype != "float32" else ""
         rows = [("classify_clip (whole clip)", {th: get("classify_clip", th) for th in (1, 2)}),
                 ("encode_images, 32 images", {th: get("encode_images", th) for th in (1, 2)}),
-                ("temporal encoders + fusion head", {th: get("temporal_fusion", th) for th in (1, 2)})]
+                ("temporal encoders + fusion head" + f32_note, {th: get("temporal_fusion", th) for th in (1, 2)})]
         rest = {}
         for th in (1, 2):
             a, b, c = whole[th], get("encode_images", th), get("temporal_fusion", th)
             rest[th] = a - b - c if None not in (a, b, c) else None
         if not normalize:  # a difference of separately rescaled times would mostly be noise
             rows.append(("rest: input checks, softmax (difference)", rest))
-        rows.append(("from the parts: patch_embed", {th: get("patch_embed", th) for th in (1, 2)}))
+        rows.append(("from the parts: patch_embed" + f32_note, {th: get("patch_embed", th) for th in (1, 2)}))
         if not normalize:
             tower_rest = {}
             for th in (1, 2):
@@ -190,8 +192,8 @@ def shares_tables(ctx, runs, errors, normalize):
             rows.append(("rest of encode_images: im2col, ln_pre, ln_post, proj (difference)", tower_rest))
         for label, stages in ((f"{layers} x block (as one)", ["block"]),
                               (f"{layers} x GEMMs (4 per block)", GEMMS),
-                              (f"{layers} x attention", ["attention"]),
-                              (f"{layers} x LayerNorm (2 per block)", ["ln_1", "ln_2"])):
+                              (f"{layers} x attention" + f32_note, ["attention"]),
+                              (f"{layers} x LayerNorm (2 per block)" + f32_note, ["ln_1", "ln_2"])):
             rows.append((label, {th: (lambda s: s * layers if s is not None else None)(layer_sum(th, stages))
                                  for th in (1, 2)}))
         for label, v in rows:

@@ -6,16 +6,18 @@
 //
 //   clip/classify_clip/<dtype>/threads:T         Model::classify_clip, the whole clip
 //   clip/encode_images/<dtype>/images:32/...     Model::encode_images on the clip's 32 images
-//   clip/temporal_fusion/<dtype>/...             both temporal encoders + fusion head + logits
+//   clip/temporal_fusion/float32/...             both temporal encoders + fusion head + logits
 //   vit_layer/<part>/<dtype>/M:1600/...          one ViT residual block (layer 0 of the file),
 //       part by part as TransformerBlock::forward runs them (ln_1, in_proj, attention,
 //       out_proj_residual, ln_2, c_fc_quickgelu, c_proj_residual), the whole block, and
-//       patch_embed (M = 1568); LayerNorm and attention are f32 whatever the dtype,
-//       so they run once, as float32.
+//       patch_embed (M = 1568).
+// The dtype applies where Model applies it, to the image tower's residual blocks;
+// LayerNorm, attention, the patch embedding and everything after the tower are
+// float32 whatever the dtype, so they run once, as float32.
 //
 // Every iteration is followed by a peak loop on as many threads for about as
 // long (peak_probe.hpp): the f32 FMA peak of the kernel table, or the bf16 /
-// int8 dot peak for those GEMMs on the table that uses them. peak_GFLOPS is
+// int8 peak (dot or AMX) for those GEMMs on the table that uses it. peak_GFLOPS is
 // then a load gauge; peak_frac and cpu_frac are as in bench_kernels.
 //
 //   CLIPCAER_BENCH_MODEL=/tmp/fullsize/clip_caer.safetensors build/bin/bench_model
@@ -82,9 +84,11 @@ bool skip_without_model(benchmark::State& state) {
   return true;
 }
 
+// work: 2 per multiply-add whatever the dtype; `unit` names it ("OPS" for int8 GEMMs).
 template <class F>
-void run_against_peak(benchmark::State& state, ThreadPool& pool, const std::string& isa, double work, F&& fn) {
-  bench::run_against_peak(state, pool, isa, g_peak.count(isa) ? g_peak[isa] : 0.0, work, std::forward<F>(fn));
+void run_against_peak(benchmark::State& state, ThreadPool& pool, const std::string& isa, double work, F&& fn,
+                      const char* unit = "FLOPS") {
+  bench::run_against_peak(state, pool, isa, g_peak.count(isa) ? g_peak[isa] : 0.0, work, std::forward<F>(fn), unit);
 }
 
 void fill_uniform(float* p, std::size_t n, std::uint32_t seed, float lo, float hi) {
@@ -240,6 +244,9 @@ const Parts* load_parts(benchmark::State& state, const std::string& dtype) {
       p.config = parse_model_config(file);
       require(p.config.is_clip_caer(), ErrorCode::unsupported, "'", model_path(), "' is a plain CLIP model");
       const nn::LoadContext lc{reader, *p.table, models::parse_compute_dtype(dtype, "dtype")};
+      // As Model::load: the dtype applies to the image tower's residual blocks
+      // only; the patch embedding, temporal encoders and fusion head stay float32.
+      const nn::LoadContext f32{reader, *p.table, kernels::WeightType::f32};
       const auto& v = p.config.vision;
       const std::size_t w = v.width, heads = v.heads;
       const nn::BlockNames n = nn::BlockNames::clip("visual.transformer.resblocks.0.");
@@ -252,10 +259,10 @@ const Parts* load_parts(benchmark::State& state, const std::string& dtype) {
       p.block.load(lc, n, {w, heads, w / heads, 4 * w, Activation::quick_gelu});
       const std::size_t P = v.patch_size;
       AlignedBuffer<float> conv = reader.floats("visual.conv1.weight", {w, 3, P, P});
-      p.patch_embed.set(lc, conv.data(), w, 3 * P * P);
-      p.face_temporal.load(lc, "temporal_net.", p.config.temporal, p.config.embed_dim);
-      p.context_temporal.load(lc, "temporal_net_body.", p.config.temporal, p.config.embed_dim);
-      p.head.load(lc, p.config.embed_dim, p.config.logit_scale);
+      p.patch_embed.set(f32, conv.data(), w, 3 * P * P);
+      p.face_temporal.load(f32, "temporal_net.", p.config.temporal, p.config.embed_dim);
+      p.context_temporal.load(f32, "temporal_net_body.", p.config.temporal, p.config.embed_dim);
+      p.head.load(f32, p.config.embed_dim, p.config.logit_scale);
     } catch (const Error& e) {
       p.error = e.what();
     }
@@ -319,33 +326,36 @@ void bm_vit_part(benchmark::State& state, std::string part, std::string dtype, s
   const std::string fma = bench::fma_peak_isa(p->table->name);
   const std::string gemm = bench::gemm_peak_isa(p->table->name, models::parse_compute_dtype(dtype, "dtype"));
   const Activation none = Activation::none;
+  const char* unit = dtype == "int8" ? "OPS" : "FLOPS";
   const bool gemm_part = part != "ln_1" && part != "ln_2" && part != "attention" && part != "block";
   if (part == "ln_1" || part == "ln_2") {
     const nn::LayerNorm& ln = part == "ln_1" ? p->ln_1 : p->ln_2;
     run_against_peak(state, pool, fma, 0, [&] { ln.forward(ctx, x.data(), w, normed.data(), w, rows); });
   } else if (part == "in_proj") {
-    run_against_peak(state, pool, gemm, block_gemm_flops(d, "in_proj"),
-                     [&] { p->in_proj.forward(ctx, normed.data(), rows, w, qkv.data(), 3 * inner); });
+    run_against_peak(
+        state, pool, gemm, block_gemm_flops(d, "in_proj"),
+        [&] { p->in_proj.forward(ctx, normed.data(), rows, w, qkv.data(), 3 * inner); }, unit);
   } else if (part == "attention") {
     run_against_peak(state, pool, fma, attention_flops(d), [&] {
       ops::self_attention(ctx, qkv.data(), attended.data(), {d.batch, d.seq, d.heads, d.head_dim, scale, false},
                           scratch);
     });
   } else if (part == "out_proj_residual") {
-    run_against_peak(state, pool, gemm, block_gemm_flops(d, "out_proj_residual"), [&] {
-      p->out_proj.forward(ctx, attended.data(), rows, inner, x.data(), w, none, x.data(), w);
-    });
+    run_against_peak(
+        state, pool, gemm, block_gemm_flops(d, "out_proj_residual"),
+        [&] { p->out_proj.forward(ctx, attended.data(), rows, inner, x.data(), w, none, x.data(), w); }, unit);
   } else if (part == "c_fc_quickgelu") {
-    run_against_peak(state, pool, gemm, block_gemm_flops(d, "c_fc_quickgelu"), [&] {
-      p->c_fc.forward(ctx, normed.data(), rows, w, hidden.data(), d.mlp, Activation::quick_gelu);
-    });
+    run_against_peak(
+        state, pool, gemm, block_gemm_flops(d, "c_fc_quickgelu"),
+        [&] { p->c_fc.forward(ctx, normed.data(), rows, w, hidden.data(), d.mlp, Activation::quick_gelu); }, unit);
   } else if (part == "c_proj_residual") {
-    run_against_peak(state, pool, gemm, block_gemm_flops(d, "c_proj_residual"),
-                     [&] { p->c_proj.forward(ctx, hidden.data(), rows, d.mlp, x.data(), w, none, x.data(), w); });
+    run_against_peak(
+        state, pool, gemm, block_gemm_flops(d, "c_proj_residual"),
+        [&] { p->c_proj.forward(ctx, hidden.data(), rows, d.mlp, x.data(), w, none, x.data(), w); }, unit);
   } else if (part == "block") {
     run_against_peak(state, pool, fma, block_flops(d),
                      [&] { p->block.forward(ctx, x.data(), d.batch, d.seq, /*causal=*/false, ws); });
-  } else if (part == "patch_embed") {
+  } else if (part == "patch_embed") {  // float32 only, as the model runs it
     run_against_peak(state, pool, gemm, 2.0 * static_cast<double>(patch_rows * kdim * w),
                      [&] { p->patch_embed.forward(ctx, cols.data(), patch_rows, kdim, normed.data(), w); });
   }
@@ -364,16 +374,18 @@ void register_all() {
                                    bm_encode_images, std::string(dtype), threads)
           ->UseManualTime()
           ->Unit(benchmark::kMillisecond);
-      benchmark::RegisterBenchmark(("clip/temporal_fusion" + dt + t).c_str(), bm_temporal_fusion, std::string(dtype),
-                                   threads)
-          ->UseManualTime()
-          ->Unit(benchmark::kMillisecond);
+      if (std::string(dtype) == "float32")  // float32 whatever the dtype (Model::load)
+        benchmark::RegisterBenchmark(("clip/temporal_fusion" + dt + t).c_str(), bm_temporal_fusion,
+                                     std::string(dtype), threads)
+            ->UseManualTime()
+            ->Unit(benchmark::kMillisecond);
     }
-  // Weight-independent parts (f32 whatever the dtype) once, as float32; GEMMs per dtype.
+  // Parts that are float32 whatever the dtype (LayerNorm, attention, and the
+  // patch embedding, which Model keeps float32) run once, as float32.
   const std::vector<std::pair<const char*, bool>> parts = {
       {"ln_1", false},           {"in_proj", true},  {"attention", false},       {"out_proj_residual", true},
       {"ln_2", false},           {"c_fc_quickgelu", true}, {"c_proj_residual", true}, {"block", true},
-      {"patch_embed", true},
+      {"patch_embed", false},
   };
   for (const char* dtype : kDtypes)
     for (const auto& [part, per_dtype] : parts) {
@@ -407,7 +419,8 @@ int main(int argc, char** argv) {
   }
   // Sizes the peak loops run alongside; also printed for the record.
   const std::string fma = bench::fma_peak_isa(model_table().name);
-  for (const std::string& isa : {fma, std::string("bf16_dot"), std::string("int8_vnni")}) {
+  for (const std::string& isa : {fma, std::string("bf16_dot"), std::string("int8_vnni"), std::string("bf16_amx"),
+                                  std::string("int8_amx")}) {
     const double peak = bench::measure_peak_flops(isa);
     if (peak <= 0) continue;
     g_peak[isa] = peak;
