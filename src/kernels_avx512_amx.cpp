@@ -4,8 +4,12 @@
 #include "clipcaer/kernels/impl/make_table.hpp"
 
 namespace clipcaer::kernels {
+#if defined(CLIPCAER_HAVE_AMX)
 const KernelTable* table_avx512_amx() {
   static const KernelTable table = isa_avx512_amx::make_table<xsimd::avx512bw, LowpKind::amx>("avx512_amx");
   return &table;
 }
+#else
+const KernelTable* table_avx512_amx() { return nullptr; }  // the compiler lacks the flags
+#endif
 }  // namespace clipcaer::kernels
