@@ -73,7 +73,7 @@ KernelTable make_table(const char* name) {
   t.gemm = &T::gemm;
   t.gemm_m_step = G::MB;
   t.gemm_n_step = G::NR;
-  t.gemm_mr = Kind == LowpKind::amx ? 16 : G::MR;  // AMX: row tasks in whole 16-row tiles
+  t.gemm_mr = G::MR;
   t.attention = &A::run;
   t.attention_scratch_floats = &A::scratch_floats;
   t.layer_norm = &E::layer_norm;
