@@ -64,8 +64,9 @@ struct GemmAmx {
     const std::size_t m_blocks = (rows + MB - 1) / MB;
     const std::size_t mb_step = lowp_round_up((rows + m_blocks - 1) / m_blocks, 16);
     const std::size_t row_bytes = Tile::a_row_bytes(K);
-    // Prepared rows, one float scale per row, then the C block (MR x NR, int32 or float).
-    auto* abuf = reinterpret_cast<unsigned char*>(thread_scratch(mb_step * row_bytes / 4 + mb_step + MR * NR));
+    // Prepared rows, one float scale per row, then C for the row block (int32 or float).
+    auto* abuf = reinterpret_cast<unsigned char*>(
+        thread_scratch(mb_step * row_bytes / 4 + mb_step + lowp_round_up(mb_step, MR) * NR));
     float* a_scale = reinterpret_cast<float*>(abuf + mb_step * row_bytes);
     auto* cbuf = reinterpret_cast<unsigned char*>(a_scale + mb_step);  // 64-byte aligned: mb_step % 16 == 0
     const unsigned char* packed = b.data.data();
@@ -84,17 +85,20 @@ struct GemmAmx {
         const std::size_t p = j / NR;
         const unsigned char* w = packed + p * panel_bytes;
         const std::size_t ncols = NR < n1 - j ? NR : n1 - j;
-        for (std::size_t r0 = 0; r0 < mrows; r0 += MR) {
-          const unsigned char* a = abuf + r0 * row_bytes;
-          const std::size_t valid = mrows - r0 < MR ? mrows - r0 : MR;
-          for (std::size_t h = 0; h * 32 < ncols; ++h) {
-            if (valid > 16)
-              multiply<2>(a, row_bytes, w + h * 32 * 4, steps, cbuf + h * 32 * 4);
+        // One half panel (K x 32, ~48 KB at K = 768) against every row group of the block, then the next half.
+        for (std::size_t h = 0; h * 32 < ncols; ++h)
+          for (std::size_t r0 = 0; r0 < mrows; r0 += MR) {
+            const unsigned char* a = abuf + r0 * row_bytes;
+            unsigned char* c = cbuf + (r0 * NR + h * 32) * 4;
+            if (mrows - r0 > 16)
+              multiply<2>(a, row_bytes, w + h * 32 * 4, steps, c);
             else
-              multiply<1>(a, row_bytes, w + h * 32 * 4, steps, cbuf + h * 32 * 4);
+              multiply<1>(a, row_bytes, w + h * 32 * 4, steps, c);
           }
-          finish(g, cbuf, valid, mb + r0, j, ncols, Int8 ? sums + p * NR : nullptr, Int8 ? scales + p * NR : nullptr,
-                 a_scale + r0);
+        for (std::size_t r0 = 0; r0 < mrows; r0 += MR) {
+          const std::size_t valid = mrows - r0 < MR ? mrows - r0 : MR;
+          finish(g, cbuf + r0 * NR * 4, valid, mb + r0, j, ncols, Int8 ? sums + p * NR : nullptr,
+                 Int8 ? scales + p * NR : nullptr, a_scale + r0);
         }
       }
     }
