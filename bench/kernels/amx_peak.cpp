@@ -29,11 +29,11 @@ void configure() {
   _tile_loadconfig(&c);
 }
 
-}  // namespace
-
 // Four independent accumulators cover the instruction's latency (~4x its
-// issue interval). a, b: 1024 bytes each (16 rows x 64 bytes); out: 4 x 256 values.
-void bf16_loop(std::uint64_t iters, const void* a, const void* b, float* out) {
+// issue interval). a, b: 1024 bytes each (16 rows x 64 bytes); out: 4 x 256
+// values (float for bf16, int32 for int8).
+template <bool Int8>
+void peak_loop(std::uint64_t iters, const void* a, const void* b, void* out) {
   configure();
   _tile_zero(0);
   _tile_zero(1);
@@ -44,39 +44,32 @@ void bf16_loop(std::uint64_t iters, const void* a, const void* b, float* out) {
   _tile_loadd(6, b, 64);
   _tile_loadd(7, b, 64);
   for (std::uint64_t i = 0; i < iters; ++i) {
-    _tile_dpbf16ps(0, 4, 6);
-    _tile_dpbf16ps(1, 4, 7);
-    _tile_dpbf16ps(2, 5, 6);
-    _tile_dpbf16ps(3, 5, 7);
+    if constexpr (Int8) {
+      _tile_dpbusd(0, 4, 6);
+      _tile_dpbusd(1, 4, 7);
+      _tile_dpbusd(2, 5, 6);
+      _tile_dpbusd(3, 5, 7);
+    } else {
+      _tile_dpbf16ps(0, 4, 6);
+      _tile_dpbf16ps(1, 4, 7);
+      _tile_dpbf16ps(2, 5, 6);
+      _tile_dpbf16ps(3, 5, 7);
+    }
   }
-  _tile_stored(0, out, 64);
-  _tile_stored(1, out + 256, 64);
-  _tile_stored(2, out + 512, 64);
-  _tile_stored(3, out + 768, 64);
+  auto* o = static_cast<char*>(out);
+  _tile_stored(0, o, 64);
+  _tile_stored(1, o + 1024, 64);
+  _tile_stored(2, o + 2048, 64);
+  _tile_stored(3, o + 3072, 64);
   _tile_release();
 }
 
+}  // namespace
+
+void bf16_loop(std::uint64_t iters, const void* a, const void* b, float* out) { peak_loop<false>(iters, a, b, out); }
+
 void int8_loop(std::uint64_t iters, const void* a, const void* b, std::int32_t* out) {
-  configure();
-  _tile_zero(0);
-  _tile_zero(1);
-  _tile_zero(2);
-  _tile_zero(3);
-  _tile_loadd(4, a, 64);
-  _tile_loadd(5, a, 64);
-  _tile_loadd(6, b, 64);
-  _tile_loadd(7, b, 64);
-  for (std::uint64_t i = 0; i < iters; ++i) {
-    _tile_dpbusd(0, 4, 6);
-    _tile_dpbusd(1, 4, 7);
-    _tile_dpbusd(2, 5, 6);
-    _tile_dpbusd(3, 5, 7);
-  }
-  _tile_stored(0, out, 64);
-  _tile_stored(1, out + 256, 64);
-  _tile_stored(2, out + 512, 64);
-  _tile_stored(3, out + 768, 64);
-  _tile_release();
+  peak_loop<true>(iters, a, b, out);
 }
 
 }  // namespace clipcaer::bench::isa_avx512_amx

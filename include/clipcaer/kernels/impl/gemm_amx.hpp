@@ -45,13 +45,10 @@ template <class Arch, bool Int8>
 struct GemmAmx {
   using Tile = std::conditional_t<Int8, GemmI8Tile<Arch, true, 16>, GemmBf16Tile<Arch, true, 16>>;
   using F = GemmF32Tile<Arch>;
-  using B = xsimd::batch<float, Arch>;
-  using I = xsimd::batch<std::int32_t, Arch>;
-  static constexpr std::size_t W = B::size;
   static constexpr std::size_t NR = Tile::NR;  // 64: two 32-column halves
   static constexpr std::size_t MR = 32;        // rows per AMX step (two A tiles)
   static constexpr std::size_t MB = 96;        // rows per cache block
-  static_assert(NR == 64 && W == 16, "AMX tiles pair with the AVX-512 panel layout");
+  static_assert(NR == 64 && F::W == 16, "AMX tiles pair with the AVX-512 panel layout");
 
   static void pack(const float* w, std::size_t n, std::size_t k, PackedMatrix& out) { Tile::pack(w, n, k, out); }
 
@@ -80,7 +77,7 @@ struct GemmAmx {
       const std::size_t mrows = mb_step < m1 - mb ? mb_step : m1 - mb;
       const std::size_t padded = lowp_round_up(mrows, 16);
       Tile::prepare_rows(g.a + mb * g.lda, g.lda, mrows, K, abuf, row_bytes, a_scale);
-      if (padded > mrows) std::memset(abuf + mrows * row_bytes, Int8 ? 128 : 0, (padded - mrows) * row_bytes);
+      if (padded > mrows) std::memset(abuf + mrows * row_bytes, 0, (padded - mrows) * row_bytes);  // dropped rows
       for (std::size_t j = n0; j < n1; j += NR) {
         const std::size_t p = j / NR;
         const unsigned char* w = packed + p * panel_bytes;
@@ -152,36 +149,13 @@ struct GemmAmx {
   static void finish(const GemmArgs& g, unsigned char* c, std::size_t valid, std::size_t i0, std::size_t j0,
                      std::size_t ncols, const std::int32_t* w_sum, const float* w_scale, const float* a_scale) {
     auto* acc = reinterpret_cast<float*>(c);
-    if constexpr (Int8) {
-      const auto* sums = reinterpret_cast<const std::int32_t*>(c);
-      for (std::size_t v = 0; v * W < ncols; ++v) {
-        const I corr = I::load_unaligned(w_sum + v * W) << 7;  // undo the +128 on A
-        const B ws = B::load_unaligned(w_scale + v * W);
-        for (std::size_t r = 0; r < valid; ++r) {
-          const B s = xsimd::to_float(I::load_aligned(sums + r * NR + v * W) - corr);
-          ((s * ws) * B(a_scale[r])).store_aligned(acc + r * NR + v * W);
-        }
-      }
-    }
-    for (std::size_t r = 0; r < valid; r += 6) {
-      const std::size_t rows = valid - r < 6 ? valid - r : 6;
-      run_rows(rows, g, acc + r * NR, i0 + r, j0, ncols);
-    }
-  }
-
-  template <std::size_t R = 6>
-  static void run_rows(std::size_t rows, const GemmArgs& g, const float* acc, std::size_t i0, std::size_t j0,
-                       std::size_t ncols) {
-    if constexpr (R > 0) {
-      if (rows == R) {
-        switch (g.act) {
-          case Activation::quick_gelu: return F::template epilogue<R, Activation::quick_gelu>(g, acc, i0, j0, ncols);
-          case Activation::gelu_tanh: return F::template epilogue<R, Activation::gelu_tanh>(g, acc, i0, j0, ncols);
-          case Activation::none: break;
-        }
-        return F::template epilogue<R, Activation::none>(g, acc, i0, j0, ncols);
-      }
-      run_rows<R - 1>(rows, g, acc, i0, j0, ncols);
+    if constexpr (Int8)
+      for (std::size_t r = 0; r < valid; ++r)
+        Tile::dequantize_row(reinterpret_cast<const std::int32_t*>(c) + r * NR, w_sum, w_scale, a_scale[r], ncols,
+                             acc + r * NR);
+    for (std::size_t r = 0; r < valid; r += F::MR) {
+      const std::size_t rows = valid - r < F::MR ? valid - r : F::MR;
+      F::finish_rows(rows, g, acc + r * NR, i0 + r, j0, ncols);
     }
   }
 };

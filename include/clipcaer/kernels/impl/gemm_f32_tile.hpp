@@ -161,18 +161,35 @@ struct GemmF32Tile {
     }
   }
 
-  // Rows [i0, i0 + R) x columns [j0, j0 + ncols) of C, one K block.
+  // The epilogue with g.act for R rows of sums (row stride NR); every GEMM
+  // (f32, bf16, int8, AMX) ends here.
   template <std::size_t R>
-  static void run(const GemmArgs& g, const GemmF32Block& blk, std::size_t i0, std::size_t j0, std::size_t ncols) {
-    if (blk.part_out) return accumulate<R>(blk, blk.part_out, blk.ldp);
-    alignas(64) float acc[R * NR];
-    accumulate<R>(blk, acc, NR);
+  static void finish(const GemmArgs& g, const float* acc, std::size_t i0, std::size_t j0, std::size_t ncols) {
     switch (g.act) {
       case Activation::quick_gelu: return epilogue<R, Activation::quick_gelu>(g, acc, i0, j0, ncols);
       case Activation::gelu_tanh: return epilogue<R, Activation::gelu_tanh>(g, acc, i0, j0, ncols);
       case Activation::none: break;
     }
     epilogue<R, Activation::none>(g, acc, i0, j0, ncols);
+  }
+
+  // finish() for a run-time row count (<= MR).
+  template <std::size_t R = MR>
+  static void finish_rows(std::size_t rows, const GemmArgs& g, const float* acc, std::size_t i0, std::size_t j0,
+                          std::size_t ncols) {
+    if constexpr (R > 0) {
+      if (rows == R) return finish<R>(g, acc, i0, j0, ncols);
+      finish_rows<R - 1>(rows, g, acc, i0, j0, ncols);
+    }
+  }
+
+  // Rows [i0, i0 + R) x columns [j0, j0 + ncols) of C, one K block.
+  template <std::size_t R>
+  static void run(const GemmArgs& g, const GemmF32Block& blk, std::size_t i0, std::size_t j0, std::size_t ncols) {
+    if (blk.part_out) return accumulate<R>(blk, blk.part_out, blk.ldp);
+    alignas(64) float acc[R * NR];
+    accumulate<R>(blk, acc, NR);
+    finish<R>(g, acc, i0, j0, ncols);
   }
 
   template <std::size_t R = MR>

@@ -51,7 +51,7 @@ struct GemmI8Tile {
   static std::size_t a_row_bytes(std::size_t K) { return lowp_round_up(groups(K) * (Vnni ? 4 : 8), 64); }
 
   static void pack(const float* w, std::size_t n, std::size_t k, PackedMatrix& out) {
-    const std::size_t panels = (n + NR - 1) / NR, g = groups(k), pb = panel_bytes(k);
+    const std::size_t panels = (n + NR - 1) / NR, pb = panel_bytes(k);
     prepare_packed(out, n, k, WeightType::i8, true, panels * (pb + NR * 8));
     unsigned char* base = out.data.data();
     std::memset(base, 0, panels * (pb + NR * 8));
@@ -72,7 +72,6 @@ struct GemmI8Tile {
       }
       sums[row] = sum;
     }
-    (void)g;
   }
 
   // Quantises `rows` rows of A (K floats each): scales[r] = max|a| / 127,
@@ -107,7 +106,7 @@ struct GemmI8Tile {
       const float inv = finite && amax > 0.0f ? 127.0f / amax : 0.0f;
       scales[r] = finite ? amax / 127.0f : std::numeric_limits<float>::quiet_NaN();
       unsigned char* dst = out + r * row_bytes;
-      std::memset(dst, 0, row_bytes);  // padding quads: q = 0 (and u8 128 is not needed: w pads are 0)
+      std::memset(dst, 0, row_bytes);  // padding past K: any value works, W is zero there
       alignas(64) std::int32_t q[W];
       for (k = 0; k < K; k += W) {
         const std::size_t cnt = K - k < W ? K - k : W;
@@ -142,8 +141,6 @@ struct GemmI8Tile {
           }
         }
       }
-      if constexpr (Vnni)
-        for (std::size_t kk = K; kk < 4 * groups(K); ++kk) dst[kk] = 128;  // q = 0
     }
   }
 
@@ -159,15 +156,10 @@ struct GemmI8Tile {
 #pragma GCC unroll 8
         for (std::size_t v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_si512();
       lowp_dot_tile<R, NV, NR, KU>(blk, acc, [](__m512i c, __m512i a, __m512i b) { return _mm512_dpbusd_epi32(c, a, b); });
-      // Undo the +128 on A: subtract 128 x column sum.
-      __m512i corr[NV];
-#pragma GCC unroll 8
-      for (std::size_t v = 0; v < NV; ++v) corr[v] = _mm512_slli_epi32(_mm512_loadu_si512(blk.w_sum + v * W), 7);
 #pragma GCC unroll 8
       for (std::size_t r = 0; r < R; ++r)
 #pragma GCC unroll 8
-        for (std::size_t v = 0; v < NV; ++v)
-          _mm512_store_si512(&sums[r][v * W], _mm512_sub_epi32(acc[r][v], corr[v]));
+        for (std::size_t v = 0; v < NV; ++v) _mm512_store_si512(&sums[r][v * W], acc[r][v]);
 #endif
     } else {
       typename L::V acc[R][NV];
@@ -196,15 +188,22 @@ struct GemmI8Tile {
 #pragma GCC unroll 8
         for (std::size_t v = 0; v < NV; ++v) L::store(&sums[r][v * W], acc[r][v]);
     }
-    // Dequantise: float(sum) * column scale * row scale, the same operations on every table.
 #pragma GCC unroll 8
-    for (std::size_t v = 0; v < NV; ++v) {
-      const B ws = B::load_unaligned(blk.w_scale + v * W);
+    for (std::size_t r = 0; r < R; ++r)
+      dequantize_row(sums[r], Vnni ? blk.w_sum : nullptr, blk.w_scale, blk.a_scale[r], NR, dst + r * NR);
+  }
+
+  // dst = float(sum - 128 x w_sum) x w_scale x a_scale over the vectors
+  // covering ncols columns; w_sum null when A was stored without the +128
+  // (pmaddwd path). The same operations on every table, AMX included. dst
+  // may equal sums.
+  static void dequantize_row(const std::int32_t* sums, const std::int32_t* w_sum, const float* w_scale,
+                             float a_scale, std::size_t ncols, float* dst) {
 #pragma GCC unroll 8
-      for (std::size_t r = 0; r < R; ++r) {
-        const B s = xsimd::to_float(I::load_aligned(&sums[r][v * W]));
-        ((s * ws) * B(blk.a_scale[r])).store_aligned(dst + r * NR + v * W);
-      }
+    for (std::size_t c = 0; c < ncols; c += W) {
+      I s = I::load_aligned(sums + c);
+      if (w_sum) s -= I::load_unaligned(w_sum + c) << 7;
+      ((xsimd::to_float(s) * B::load_unaligned(w_scale + c)) * B(a_scale)).store_aligned(dst + c);
     }
   }
 

@@ -86,12 +86,7 @@ struct GemmLowpRun {
   static void run(const GemmArgs& g, const GemmLowpBlock& blk, std::size_t i0, std::size_t j0, std::size_t ncols) {
     alignas(64) float acc[R * NR];
     Tile::template accumulate<R>(blk, acc);
-    switch (g.act) {
-      case Activation::quick_gelu: return F::template epilogue<R, Activation::quick_gelu>(g, acc, i0, j0, ncols);
-      case Activation::gelu_tanh: return F::template epilogue<R, Activation::gelu_tanh>(g, acc, i0, j0, ncols);
-      case Activation::none: break;
-    }
-    F::template epilogue<R, Activation::none>(g, acc, i0, j0, ncols);
+    F::template finish<R>(g, acc, i0, j0, ncols);
   }
 
   template <std::size_t R = Tile::MR>
@@ -109,6 +104,8 @@ struct GemmLowp {
   static constexpr std::size_t MR = Tile::MR;
   static constexpr std::size_t NR = Tile::NR;
   static constexpr std::size_t MB = 96;  // rows per cache block
+
+  static void pack(const float* w, std::size_t n, std::size_t k, PackedMatrix& out) { Tile::pack(w, n, k, out); }
 
   static void gemm(const GemmArgs& g, std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1) {
     if (m0 >= m1 || n0 >= n1) return;

@@ -20,41 +20,40 @@ inline namespace CLIPCAER_KERNEL_NS {
 // enable the instructions the choice names.
 enum class LowpKind { emulated, dot, amx };
 
+// The bf16 and int8 GEMMs of a kind: register tiles, emulated or with the dot products ...
+template <class Arch, LowpKind Kind>
+struct LowpGemms {
+  static constexpr bool kDot = Kind != LowpKind::emulated;
+  using Bf16 = GemmLowp<Arch, GemmBf16Tile<Arch, kDot>>;
+  using I8 = GemmLowp<Arch, GemmI8Tile<Arch, kDot>>;
+};
+#if defined(CLIPCAER_HAVE_AMX)
+// ... or AMX tiles.
+template <class Arch>
+struct LowpGemms<Arch, LowpKind::amx> {
+  using Bf16 = GemmAmx<Arch, false>;
+  using I8 = GemmAmx<Arch, true>;
+};
+#endif
+
 template <class Arch, LowpKind Kind>
 struct GemmByType {
-  static constexpr bool kDot = Kind != LowpKind::emulated;
   using F32 = GemmF32<Arch>;
-  using Bf16 = GemmBf16Tile<Arch, kDot>;
-  using I8 = GemmI8Tile<Arch, kDot>;
+  using Bf16 = typename LowpGemms<Arch, Kind>::Bf16;
+  using I8 = typename LowpGemms<Arch, Kind>::I8;
 
   static void pack(const float* w, std::size_t n, std::size_t k, WeightType type, PackedMatrix& out) {
     switch (type) {
-#if defined(CLIPCAER_HAVE_AMX)
-      case WeightType::bf16:
-        return Kind == LowpKind::amx ? GemmAmx<Arch, false>::pack(w, n, k, out) : Bf16::pack(w, n, k, out);
-      case WeightType::i8:
-        return Kind == LowpKind::amx ? GemmAmx<Arch, true>::pack(w, n, k, out) : I8::pack(w, n, k, out);
-#else
       case WeightType::bf16: return Bf16::pack(w, n, k, out);
       case WeightType::i8: return I8::pack(w, n, k, out);
-#endif
       case WeightType::f32: break;
     }
     F32::pack(w, n, k, type, out);
   }
   static void gemm(const GemmArgs& g, std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1) {
     switch (g.b->type) {
-#if defined(CLIPCAER_HAVE_AMX)
-      case WeightType::bf16:
-        return Kind == LowpKind::amx ? GemmAmx<Arch, false>::gemm(g, m0, m1, n0, n1)
-                                     : GemmLowp<Arch, Bf16>::gemm(g, m0, m1, n0, n1);
-      case WeightType::i8:
-        return Kind == LowpKind::amx ? GemmAmx<Arch, true>::gemm(g, m0, m1, n0, n1)
-                                     : GemmLowp<Arch, I8>::gemm(g, m0, m1, n0, n1);
-#else
-      case WeightType::bf16: return GemmLowp<Arch, Bf16>::gemm(g, m0, m1, n0, n1);
-      case WeightType::i8: return GemmLowp<Arch, I8>::gemm(g, m0, m1, n0, n1);
-#endif
+      case WeightType::bf16: return Bf16::gemm(g, m0, m1, n0, n1);
+      case WeightType::i8: return I8::gemm(g, m0, m1, n0, n1);
       case WeightType::f32: break;
     }
     F32::gemm(g, m0, m1, n0, n1);
