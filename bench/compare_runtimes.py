@@ -35,6 +35,7 @@ import tempfile
 import textwrap
 import time
 
+from doc_block import replace_block
 from runtime_workers import REPO, Unavailable, Worker, cpu_name
 
 LOGITS_ATOL = 1e-3  # float32 sides vs PyTorch float32 (check_parity.py's bar)
@@ -245,10 +246,9 @@ def doc_block(report):
 def write_doc(path, block):
     with open(path) as f:
         text = f.read()
-    if DOC_BEGIN in text and DOC_END in text:
-        head, rest = text.split(DOC_BEGIN, 1)
-        tail = rest.split(DOC_END, 1)[1]
-        text = f"{head}{DOC_BEGIN}\n{block}\n{DOC_END}{tail}"
+    replaced = replace_block(text, DOC_BEGIN, DOC_END, block)
+    if replaced is not None:
+        text = replaced
     else:
         intro = wrap("One model, one clip, one thread count, one run: PyTorch, ONNX Runtime (the same "
                      "PyTorch graph, exported) and clipcaer in each weight dtype. Reproduce with the command "

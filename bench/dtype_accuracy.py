@@ -21,6 +21,8 @@ import sys
 
 import numpy as np
 
+from doc_block import replace_block
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(REPO, "tests", "fixtures")
 sys.path.insert(0, os.path.join(REPO, "weights"))
@@ -84,13 +86,11 @@ def table(results):
 
 def write_doc(path, text):
     with open(path) as f:
-        doc = f.read()
-    if DOC_BEGIN not in doc or DOC_END not in doc:
+        doc = replace_block(f.read(), DOC_BEGIN, DOC_END, text)
+    if doc is None:
         sys.exit(f"dtype_accuracy.py: {path} has no {DOC_BEGIN} ... {DOC_END} markers")
-    head, rest = doc.split(DOC_BEGIN, 1)
-    _, tail = rest.split(DOC_END, 1)
     with open(path, "w") as f:
-        f.write(head + DOC_BEGIN + "\n" + text + "\n" + DOC_END + tail)
+        f.write(doc)
 
 
 def main():
