@@ -60,3 +60,15 @@ set_source_files_properties(${PROJECT_SOURCE_DIR}/tests/isa/leak_fixture_avx512.
 add_test(NAME isa_leak_check_finds_leaks
   COMMAND ${Python3_EXECUTABLE} ${_check} --objdump ${CLIPCAER_OBJDUMP} --nm ${CLIPCAER_NM} $<TARGET_FILE:isa_leak_fixture>)
 set_tests_properties(isa_leak_check_finds_leaks PROPERTIES WILL_FAIL TRUE)
+
+# ... and an AVX-VNNI instruction outside the avx2_vnni table (reported as such).
+if(CLIPCAER_CXX_HAS_AVXVNNI)
+  add_executable(isa_leak_fixture_avx_vnni ${PROJECT_SOURCE_DIR}/tests/isa/leak_fixture_avx_vnni.cpp)
+  set_source_files_properties(${PROJECT_SOURCE_DIR}/tests/isa/leak_fixture_avx_vnni.cpp PROPERTIES
+    COMPILE_OPTIONS "-O1;-mavx2;-mavxvnni;-fno-inline")
+  add_test(NAME isa_leak_check_finds_avx_vnni_leaks
+    COMMAND ${Python3_EXECUTABLE} ${_check} --objdump ${CLIPCAER_OBJDUMP} --nm ${CLIPCAER_NM}
+            $<TARGET_FILE:isa_leak_fixture_avx_vnni>)
+  set_tests_properties(isa_leak_check_finds_avx_vnni_leaks PROPERTIES
+    PASS_REGULAR_EXPRESSION "LEAK \\(avx_vnni, [0-9]+ instructions, e\\.g\\. '\\{vex\\} vpdpbusd")
+endif()

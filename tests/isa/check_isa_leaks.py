@@ -14,7 +14,10 @@ functions are private copies) that
     xmm16-31) but is not AVX-512-only code (our isa_avx512 namespaces, xsimd
     instantiations for an avx512 arch, the AVX-512 table factory), or
   * contains VEX (AVX/AVX2) code outside AVX2/AVX-512-only code, which would
-    crash a CPU that only runs the baseline table.
+    crash a CPU that only runs the baseline table, or
+  * contains AVX-VNNI code (VEX vpdpbusd & co.) outside the avx2_vnni and
+    AVX-512 code, which would crash an AVX2 CPU without it (Haswell to
+    Comet Lake, Zen 1-4).
 Run on the kernel objects it finds latent leaks, whichever copy the linker
 happens to keep; run on programs it checks what was actually kept.
 
@@ -31,7 +34,11 @@ LEGACY_PREFIXES = {0x66, 0x67, 0xF2, 0xF3, 0x2E, 0x3E, 0x26, 0x36, 0x64, 0x65, 0
 AVX512_ONLY = re.compile(r"isa_avx512|xsimd::avx512|clipcaer::kernels::table_avx512(_bf16|_amx)?\(\)")
 AVX_ONLY = re.compile(
     r"isa_avx512|isa_avx2|xsimd::avx512|xsimd::avx2?\b|xsimd::fma3<xsimd::avx2?>|"
-    r"clipcaer::kernels::table_avx(512(_bf16|_amx)?|2)\(\)")
+    r"clipcaer::kernels::table_avx(512(_bf16|_amx)?|2(_vnni)?)\(\)")
+
+# AVX-VNNI (VEX vpdpbusd & co.) runs on fewer CPUs than AVX2: only its own table may hold it.
+AVX_VNNI_ONLY = re.compile(r"isa_avx2_vnni|isa_avx512|xsimd::avx512|clipcaer::kernels::table_avx(2_vnni|512(_bf16|_amx)?)\(\)")
+VNNI_MNEMONIC = re.compile(r"\bvpdp(bu|ws)sds?\b")
 
 FUNCTION = re.compile(r"^([0-9a-f]+) <(.+)>:$")
 INSN = re.compile(r"^\s*[0-9a-f]+:\t([0-9a-f ]+?)\s*\t(.*)$")
@@ -40,7 +47,7 @@ EVEX_ONLY_REGS = re.compile(r"%[xy]mm(1[6-9]|2[0-9]|3[01])\b")
 
 
 def classify(raw_bytes, text):
-    """Returns 'avx512', 'avx' or None for one instruction."""
+    """Returns 'avx512', 'avx_vnni', 'avx' or None for one instruction."""
     b = [int(x, 16) for x in raw_bytes.split()]
     i = 0
     while i < len(b) and b[i] in LEGACY_PREFIXES:
@@ -51,7 +58,7 @@ def classify(raw_bytes, text):
     if first == 0x62 or "%zmm" in text or OPMASK.search(text) or EVEX_ONLY_REGS.search(text):
         return "avx512"
     if first in (0xC4, 0xC5):
-        return "avx"
+        return "avx_vnni" if VNNI_MNEMONIC.search(text) else "avx"
     return None
 
 
@@ -89,6 +96,9 @@ def scan(path, objdump, nm):
         if kind == "avx512":
             if AVX512_ONLY.search(func) or private:
                 allowed_evex += 1
+                continue
+        elif kind == "avx_vnni":
+            if AVX_VNNI_ONLY.search(func) or private:
                 continue
         elif AVX_ONLY.search(func) or private:
             continue

@@ -33,6 +33,7 @@ namespace clipcaer::kernels {
 // ymm / zmm state, which a VM or kernel may not).
 struct CpuFeatures {
   bool avx2_fma = false;  // AVX2 + FMA3, ymm state enabled
+  bool avx_vnni = false;  // AVX-VNNI on top of avx2_fma (the VEX vpdpbusd)
   bool avx512 = false;    // AVX-512 F + DQ + BW on top, zmm and opmask state enabled
   bool avx512_bf16 = false;  // AVX512_BF16 and AVX512_VNNI on top (bf16 and int8 dot products)
   bool amx = false;          // AMX tile, bf16 and int8 on top, tile state enabled in XCR0
@@ -55,7 +56,11 @@ inline CpuFeatures cpu_features() noexcept {
   const bool vnni = (c >> 11) & 1;
   const bool amx_bf16 = (d >> 22) & 1, amx_tile = (d >> 24) & 1, amx_int8 = (d >> 25) & 1;
   const bool tile_state = ((xcr0 >> 17) & 3) == 3;
-  if (f.avx512 && vnni && a >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) f.avx512_bf16 = (a >> 5) & 1;
+  const unsigned max_subleaf = a;
+  if (max_subleaf >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) {
+    f.avx_vnni = f.avx2_fma && ((a >> 4) & 1);         // leaf 7.1 EAX bit 4
+    f.avx512_bf16 = f.avx512 && vnni && ((a >> 5) & 1);  // leaf 7.1 EAX bit 5
+  }
   f.amx = f.avx512_bf16 && amx_bf16 && amx_tile && amx_int8 && tile_state;
 #endif
   return f;
@@ -80,6 +85,7 @@ inline bool request_amx_permission() noexcept {
 const KernelTable* table_avx512_amx();
 const KernelTable* table_avx512_bf16();
 const KernelTable* table_avx512();
+const KernelTable* table_avx2_vnni();
 const KernelTable* table_avx2();
 const KernelTable* table_baseline();
 
@@ -94,6 +100,8 @@ inline std::vector<const KernelTable*> usable_tables() {
       if (const KernelTable* t = table_avx512_bf16()) out.push_back(t);
     if (cpu.avx512)
       if (const KernelTable* t = table_avx512()) out.push_back(t);
+    if (cpu.avx_vnni)
+      if (const KernelTable* t = table_avx2_vnni()) out.push_back(t);
     if (cpu.avx2_fma)
       if (const KernelTable* t = table_avx2()) out.push_back(t);
     out.push_back(table_baseline());

@@ -112,7 +112,7 @@ struct GemmBf16Tile {
       for (std::size_t r = 0; r < R; ++r)
 #pragma GCC unroll 8
         for (std::size_t v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
-      lowp_dot_tile<R, NV, NR, KU>(blk, acc, [](__m512 c, __m512i a, __m512i b) {
+      lowp_dot_tile<R, NV, NR, KU, 64>(blk, acc, [](__m512 c, __m512i a, __m512i b) {
         return _mm512_dpbf16_ps(c, (__m512bh)a, (__m512bh)b);
       });
 #pragma GCC unroll 8

@@ -24,7 +24,7 @@
 #include "clipcaer/kernels/impl/support.hpp"
 #include "clipcaer/kernels/kernel_table.hpp"
 
-#if defined(__AVX512VNNI__)
+#if defined(__AVX512VNNI__) || defined(__AVXVNNI__)
 #include <immintrin.h>
 #endif
 
@@ -121,6 +121,24 @@ struct GemmI8Tile {
           }
         }
 #endif
+#if defined(__AVXVNNI__)
+        if constexpr (Vnni && W == 8) {
+          if (cnt == W) {  // the same arithmetic as below, 8 bytes at a time
+            __m256i v = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(src + k), _mm256_set1_ps(inv)));
+            v = _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(v, _mm256_set1_epi32(-127)), _mm256_set1_epi32(127)),
+                                 _mm256_set1_epi32(128));
+            // 1..255 in each int32: keep byte 0 of each lane.
+            const __m256i bytes = _mm256_shuffle_epi8(
+                v, _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 4, 8, 12, -1, -1, -1,
+                                    -1, -1, -1, -1, -1, -1, -1, -1, -1));
+            const std::uint32_t lo = static_cast<std::uint32_t>(_mm256_cvtsi256_si32(bytes));
+            const std::uint32_t hi = static_cast<std::uint32_t>(_mm256_extract_epi32(bytes, 4));
+            std::memcpy(dst + k, &lo, 4);
+            std::memcpy(dst + k + 4, &hi, 4);
+            continue;
+          }
+        }
+#endif
         if (cnt == W) {
           // Lanes of a non-finite row become INT_MIN here, then -127 (scale NaN).
           xsimd::nearbyint_as_int(B::load_unaligned(src + k) * B(inv)).store_aligned(q);
@@ -148,18 +166,37 @@ struct GemmI8Tile {
   CLIPCAER_NOINLINE static void accumulate(const GemmLowpBlock& blk, float* dst) {
     alignas(64) std::int32_t sums[R][NR];
     if constexpr (Vnni) {
+      static_assert(W == 16 || W == 8, "vpdpbusd tiles are zmm or ymm tiles");
 #if defined(__AVX512VNNI__)
-      static_assert(W == 16, "vpdpbusd tiles are zmm tiles");
-      __m512i acc[R][NV];
+      if constexpr (W == 16) {
+        __m512i acc[R][NV];
 #pragma GCC unroll 8
-      for (std::size_t r = 0; r < R; ++r)
+        for (std::size_t r = 0; r < R; ++r)
 #pragma GCC unroll 8
-        for (std::size_t v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_si512();
-      lowp_dot_tile<R, NV, NR, KU>(blk, acc, [](__m512i c, __m512i a, __m512i b) { return _mm512_dpbusd_epi32(c, a, b); });
+          for (std::size_t v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_si512();
+        lowp_dot_tile<R, NV, NR, KU, 64>(blk, acc,
+                                              [](__m512i c, __m512i a, __m512i b) { return _mm512_dpbusd_epi32(c, a, b); });
 #pragma GCC unroll 8
-      for (std::size_t r = 0; r < R; ++r)
+        for (std::size_t r = 0; r < R; ++r)
 #pragma GCC unroll 8
-        for (std::size_t v = 0; v < NV; ++v) _mm512_store_si512(&sums[r][v * W], acc[r][v]);
+          for (std::size_t v = 0; v < NV; ++v) _mm512_store_si512(&sums[r][v * W], acc[r][v]);
+      }
+#endif
+#if defined(__AVXVNNI__)
+      if constexpr (W == 8) {  // AVX-VNNI (Alder Lake and later without AVX-512): the VEX ymm form
+        __m256i acc[R][NV];
+#pragma GCC unroll 8
+        for (std::size_t r = 0; r < R; ++r)
+#pragma GCC unroll 8
+          for (std::size_t v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_si256();
+        lowp_dot_tile<R, NV, NR, KU, 32>(
+            blk, acc, [](__m256i c, __m256i a, __m256i b) { return _mm256_dpbusd_avx_epi32(c, a, b); });
+#pragma GCC unroll 8
+        for (std::size_t r = 0; r < R; ++r)
+#pragma GCC unroll 8
+          for (std::size_t v = 0; v < NV; ++v)
+            _mm256_store_si256(reinterpret_cast<__m256i*>(&sums[r][v * W]), acc[r][v]);
+      }
 #endif
     } else {
       typename L::V acc[R][NV];

@@ -20,7 +20,7 @@
 #include "clipcaer/kernels/impl/support.hpp"
 #include "clipcaer/kernels/kernel_table.hpp"
 
-#if defined(__AVX512F__)
+#if defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
@@ -51,24 +51,46 @@ inline void lowp_prefetch(const GemmLowpBlock& blk, std::size_t g, std::size_t& 
       prefetch_l2(blk.prefetch + 64 * line++);
 }
 
+#if defined(__AVX2__)
+// Panel vectors of the dot-product tiles by width in bytes: zmm (AVX-512)
+// or ymm (AVX-VNNI). (Keyed by width: vector types lose their attributes as
+// template arguments.)
+template <std::size_t Bytes>
+struct LowpDotVec;
 #if defined(__AVX512F__)
-// The register tile of the AVX-512 dot-product instructions (vdpbf16ps,
-// vpdpbusd): per group, NV panel vectors and, per row, 32 bits of A (a bf16
-// pair or an int8 quad) broadcast; acc[r][v] = dot(acc[r][v], a_r, w_v).
-template <std::size_t R, std::size_t NV, std::size_t NR, std::size_t KU, class Acc, class Dot>
+template <>
+struct LowpDotVec<64> {
+  using V = __m512i;
+  static __m512i load(const unsigned char* p) { return _mm512_load_si512(p); }
+  static __m512i set1(std::int32_t x) { return _mm512_set1_epi32(x); }
+};
+#endif
+template <>
+struct LowpDotVec<32> {
+  using V = __m256i;
+  static __m256i load(const unsigned char* p) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(p)); }
+  static __m256i set1(std::int32_t x) { return _mm256_set1_epi32(x); }
+};
+
+// The register tile of the dot-product instructions (vdpbf16ps, vpdpbusd on
+// zmm or ymm, VecBytes wide): per group, NV panel vectors and, per row, 32 bits of A
+// (a bf16 pair or an int8 quad) broadcast; acc[r][v] = dot(acc[r][v], a_r, w_v).
+template <std::size_t R, std::size_t NV, std::size_t NR, std::size_t KU, std::size_t VecBytes, class Acc, class Dot>
 inline void lowp_dot_tile(const GemmLowpBlock& blk, Acc (&acc)[R][NV], Dot dot) {
+  using V = LowpDotVec<VecBytes>;
+  using Vec = typename V::V;
   const unsigned char* w = blk.w;
   std::size_t line = 0;
   for (std::size_t g = 0; g < blk.groups; ++g, w += NR * 4) {
     lowp_prefetch<KU>(blk, g, line);
-    __m512i wv[NV];
+    Vec wv[NV];
 #pragma GCC unroll 8
-    for (std::size_t v = 0; v < NV; ++v) wv[v] = _mm512_load_si512(w + v * 64);
+    for (std::size_t v = 0; v < NV; ++v) wv[v] = V::load(w + v * VecBytes);
 #pragma GCC unroll 8
     for (std::size_t r = 0; r < R; ++r) {
       std::int32_t bits;
       std::memcpy(&bits, blk.a + r * blk.lda + 4 * g, 4);
-      const __m512i ab = _mm512_set1_epi32(bits);
+      const Vec ab = V::set1(bits);
 #pragma GCC unroll 8
       for (std::size_t v = 0; v < NV; ++v) acc[r][v] = dot(acc[r][v], ab, wv[v]);
     }

@@ -15,17 +15,17 @@ namespace clipcaer::kernels {
 inline namespace CLIPCAER_KERNEL_NS {
 
 // How a table runs bf16 and int8 GEMMs: emulated with its own instructions,
-// with the AVX-512 dot products (vdpbf16ps, vpdpbusd), or on AMX tiles.
-// Same products and (int8) the same bits whichever; the TU's flags must
-// enable the instructions the choice names.
-enum class LowpKind { emulated, dot, amx };
+// int8 with a dot product and bf16 emulated (AVX-VNNI: vpdpbusd on ymm, no
+// bf16 counterpart), both with the AVX-512 dot products (vdpbf16ps,
+// vpdpbusd), or on AMX tiles. Same products and (int8) the same bits
+// whichever; the TU's flags must enable the instructions the choice names.
+enum class LowpKind { emulated, int8_dot, dot, amx };
 
 // The bf16 and int8 GEMMs of a kind: register tiles, emulated or with the dot products ...
 template <class Arch, LowpKind Kind>
 struct LowpGemms {
-  static constexpr bool kDot = Kind != LowpKind::emulated;
-  using Bf16 = GemmLowp<Arch, GemmBf16Tile<Arch, kDot>>;
-  using I8 = GemmLowp<Arch, GemmI8Tile<Arch, kDot>>;
+  using Bf16 = GemmLowp<Arch, GemmBf16Tile<Arch, Kind == LowpKind::dot>>;
+  using I8 = GemmLowp<Arch, GemmI8Tile<Arch, Kind != LowpKind::emulated>>;
 };
 #if defined(CLIPCAER_HAVE_AMX)
 // ... or AMX tiles.
