@@ -9,7 +9,8 @@
 //   clip/temporal_fusion/float32/...             both temporal encoders + fusion head + logits
 //   vit_layer/<part>/<dtype>/M:1600/...          one ViT residual block (layer 0 of the file),
 //       part by part as TransformerBlock::forward runs them (ln_1, in_proj, attention,
-//       out_proj_residual, ln_2, c_fc_quickgelu, c_proj_residual), the whole block, and
+//       out_proj_residual, ln_2, c_fc_quickgelu, c_proj_residual), the whole block as
+//       Model runs it (block: by sequence group) and op by op (block_by_op), and
 //       patch_embed (M = 1568).
 // The dtype applies where Model applies it, to the image tower's residual blocks;
 // LayerNorm, attention, the patch embedding and everything after the tower are
@@ -327,7 +328,8 @@ void bm_vit_part(benchmark::State& state, std::string part, std::string dtype, s
   const std::string gemm = bench::gemm_peak_isa(p->table->name, models::parse_compute_dtype(dtype, "dtype"));
   const Activation none = Activation::none;
   const char* unit = dtype == "int8" ? "OPS" : "FLOPS";
-  const bool gemm_part = part != "ln_1" && part != "ln_2" && part != "attention" && part != "block";
+  const bool gemm_part =
+      part != "ln_1" && part != "ln_2" && part != "attention" && part != "block" && part != "block_by_op";
   if (part == "ln_1" || part == "ln_2") {
     const nn::LayerNorm& ln = part == "ln_1" ? p->ln_1 : p->ln_2;
     run_against_peak(state, pool, fma, 0, [&] { ln.forward(ctx, x.data(), w, normed.data(), w, rows); });
@@ -352,9 +354,12 @@ void bm_vit_part(benchmark::State& state, std::string part, std::string dtype, s
     run_against_peak(
         state, pool, gemm, block_gemm_flops(d, "c_proj_residual"),
         [&] { p->c_proj.forward(ctx, hidden.data(), rows, d.mlp, x.data(), w, none, x.data(), w); }, unit);
-  } else if (part == "block") {
+  } else if (part == "block" || part == "block_by_op") {
+    // "block": as Model runs it (by sequence group when there are enough); "block_by_op": each op across the pool.
+    const auto schedule = part == "block" ? nn::TransformerBlock::Schedule::automatic
+                                          : nn::TransformerBlock::Schedule::by_op;
     run_against_peak(state, pool, fma, block_flops(d),
-                     [&] { p->block.forward(ctx, x.data(), d.batch, d.seq, /*causal=*/false, ws); });
+                     [&] { p->block.forward(ctx, x.data(), d.batch, d.seq, /*causal=*/false, ws, schedule); });
   } else if (part == "patch_embed") {  // float32 only, as the model runs it
     run_against_peak(state, pool, gemm, 2.0 * static_cast<double>(patch_rows * kdim * w),
                      [&] { p->patch_embed.forward(ctx, cols.data(), patch_rows, kdim, normed.data(), w); });
@@ -385,7 +390,7 @@ void register_all() {
   const std::vector<std::pair<const char*, bool>> parts = {
       {"ln_1", false},           {"in_proj", true},  {"attention", false},       {"out_proj_residual", true},
       {"ln_2", false},           {"c_fc_quickgelu", true}, {"c_proj_residual", true}, {"block", true},
-      {"patch_embed", false},
+      {"block_by_op", true},     {"patch_embed", false},
   };
   for (const char* dtype : kDtypes)
     for (const auto& [part, per_dtype] : parts) {

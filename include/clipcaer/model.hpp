@@ -20,6 +20,7 @@
 #include "clipcaer/io/safetensors.hpp"
 #include "clipcaer/io/weight_reader.hpp"
 #include "clipcaer/kernels/dispatch.hpp"
+#include "clipcaer/kernels/impl/support.hpp"
 #include "clipcaer/models/compute_dtype.hpp"
 #include "clipcaer/models/config.hpp"
 #include "clipcaer/models/fusion_head.hpp"
@@ -108,12 +109,13 @@ class Model {
       : file_(std::make_unique<io::SafetensorsFile>(path)),
         options_(options),
         kernels_(options.isa.empty() ? &kernels::best_table() : kernels::find_table(options.isa)),
-        pool_(std::make_unique<ThreadPool>(options.threads)),
+        pool_(std::make_unique<ThreadPool>(options.threads, &size_thread_scratch)),
         workspaces_(std::make_unique<WorkspacePool>()),
         text_state_(std::make_unique<TextState>()),
         id_(next_model_id()) {
     if (!kernels_)
       throw_error(ErrorCode::unsupported, "kernel set '", options.isa, "' is not available on this CPU and build");
+    size_thread_scratch();  // the loading thread, which usually runs inference too
     require(options.max_batch_images >= 1, ErrorCode::invalid_argument, "max_batch_images must be at least 1");
     config_ = parse_model_config(*file_);
     weight_type_ = models::resolve_compute_dtype(options.dtype, *file_);
@@ -316,6 +318,11 @@ class Model {
   }
 
  private:
+  // Each pool worker sizes its kernel scratch when it starts: which worker
+  // runs which task is decided at run time, and one that meets its first GEMM
+  // late must not allocate in the middle of inference.
+  static void size_thread_scratch() { kernels::thread_scratch(1); }
+
   // Workspaces are leased per call so concurrent callers never share scratch.
   struct WorkspacePool {
     std::mutex mutex;

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <limits>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "clipcaer/core/dtype.hpp"
@@ -27,6 +28,32 @@ TEST_CASE("ThreadPool: nested loops run inline instead of deadlocking") {
   std::atomic<int> total{0};
   pool.parallel_for(8, [&](std::size_t) { pool.parallel_for(8, [&](std::size_t) { total++; }); });
   CHECK(total.load() == 64);
+}
+
+namespace {
+std::atomic<int> g_init_calls{0};
+thread_local bool t_inited = false;
+}  // namespace
+
+TEST_CASE("ThreadPool runs its init hook on every worker before the pool is ready") {
+  g_init_calls = 0;
+  auto init = [] {
+    g_init_calls++;
+    t_inited = true;
+  };
+  ThreadPool pool(3, init);
+  CHECK(g_init_calls.load() == 2);  // the two workers; the caller is not a worker
+  // Every task on a worker sees the hook's effect; the calling thread never ran it.
+  const std::thread::id caller = std::this_thread::get_id();
+  std::atomic<int> wrong{0};
+  pool.parallel_for(256, [&](std::size_t) {
+    if (t_inited != (std::this_thread::get_id() != caller)) wrong++;
+  });
+  CHECK(wrong.load() == 0);
+  pool.resize(5);
+  CHECK(g_init_calls.load() == 2 + 4);  // the new workers ran it too
+  ThreadPool single(1, init);
+  CHECK(g_init_calls.load() == 6);  // no workers, no calls
 }
 
 TEST_CASE("ThreadPool rethrows a task's exception and stays usable") {

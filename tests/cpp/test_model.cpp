@@ -366,3 +366,41 @@ TEST_CASE("broken weights files give errors naming the file and tensor") {
     CHECK_THROWS_WITH_AS(Model(fx.weights, o), doctest::Contains("avx9000"), Error);
   }
 }
+
+TEST_CASE("a transformer block gives the same bits run op by op and whole per group of sequences") {
+  using nn::TransformerBlock;
+  // The by-sequence schedule: ~384 rows per task, at least 2 tasks per thread, else op by op.
+  CHECK(TransformerBlock::sequences_per_task(32, 50, 2) == 8);
+  CHECK(TransformerBlock::sequences_per_task(64, 50, 2) == 8);
+  CHECK(TransformerBlock::sequences_per_task(32, 50, 16) == 1);
+  CHECK(TransformerBlock::sequences_per_task(1, 17, 2) == 0);
+  CHECK(TransformerBlock::sequences_per_task(5, 77, 2) == 1);
+  CHECK(TransformerBlock::sequences_per_task(3, 77, 2) == 0);
+
+  const test::Fixture fx = test::caer_fixtures().front();
+  io::SafetensorsFile file(fx.weights);
+  io::WeightReader reader(file);
+  const std::size_t width = reader.file().tensor("visual.transformer.resblocks.0.ln_1.weight").shape[0];
+  const std::size_t mlp = reader.file().tensor("visual.transformer.resblocks.0.mlp.c_fc.bias").shape[0];
+  const nn::BlockShape shape{width, 4, width / 4, mlp, kernels::Activation::quick_gelu};
+  const std::size_t batch = 7, seq = 5, rows = batch * seq;
+  std::vector<float> x0(rows * width);
+  for (std::size_t i = 0; i < x0.size(); ++i) x0[i] = std::sin(0.37f * static_cast<float>(i)) * 2.0f;
+  for (const kernels::KernelTable* t : kernels::usable_tables())
+    for (kernels::WeightType type : {kernels::WeightType::f32, kernels::WeightType::bf16, kernels::WeightType::i8})
+      for (std::size_t threads : {1u, 3u})
+        for (bool causal : {false, true}) {
+          INFO("table " << t->name << ", type " << static_cast<int>(type) << ", threads " << threads
+                        << ", causal " << causal);
+          ThreadPool pool(threads);
+          const ops::Context ctx{*t, pool};
+          TransformerBlock block;
+          block.load({reader, *t, type}, nn::BlockNames::clip("visual.transformer.resblocks.0."), shape);
+          nn::Workspace ws1, ws2;
+          std::vector<float> a = x0, b = x0;
+          block.forward(ctx, a.data(), batch, seq, causal, ws1, TransformerBlock::Schedule::by_op);
+          block.forward(ctx, b.data(), batch, seq, causal, ws2, TransformerBlock::Schedule::by_sequence);
+          CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+          CHECK(std::memcmp(a.data(), x0.data(), a.size() * sizeof(float)) != 0);  // the block did something
+        }
+}

@@ -23,8 +23,15 @@ inline std::size_t hardware_threads() noexcept {
 
 class ThreadPool {
  public:
+  // Run once by each worker thread when it starts, before the pool is ready
+  // (e.g. to size its thread-local scratch up front, so that a worker that
+  // happens to meet its first task late does not allocate then).
+  using ThreadInit = void (*)();
+
   // threads: total worker count including the caller; 0 means one per core.
-  explicit ThreadPool(std::size_t threads = 0) { start(threads == 0 ? hardware_threads() : threads); }
+  explicit ThreadPool(std::size_t threads = 0, ThreadInit init = nullptr) : init_(init) {
+    start(threads == 0 ? hardware_threads() : threads);
+  }
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
   ~ThreadPool() { stop(); }
@@ -87,7 +94,10 @@ class ThreadPool {
 
   void start(std::size_t threads) {
     stopping_ = false;
+    started_ = 0;
     for (std::size_t w = 1; w < threads; ++w) workers_.emplace_back([this, w] { worker_loop(w); });
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [&] { return started_ == workers_.size(); });
   }
 
   void stop() {
@@ -115,6 +125,12 @@ class ThreadPool {
   }
 
   void worker_loop(std::size_t index) {
+    if (init_) init_();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++started_;
+    }
+    done_.notify_all();
     std::size_t seen = 0;
     for (;;) {
       {
@@ -135,6 +151,8 @@ class ThreadPool {
   std::condition_variable wake_;
   std::condition_variable done_;
   std::size_t generation_ = 0;
+  std::size_t started_ = 0;  // workers past init_, guarded by mutex_
+  ThreadInit init_ = nullptr;
   bool stopping_ = false;
   std::atomic<bool> busy_{false};
   Job job_;

@@ -26,6 +26,12 @@ class LayerNorm {
     ops::layer_norm(ctx, x, ldx, y, ldy, rows, dim_, gamma_.data(), beta_.data(), kEps);
   }
 
+  // The same on the calling thread.
+  void forward_serial(const ops::Context& ctx, const float* x, std::size_t ldx, float* y, std::size_t ldy,
+                      std::size_t rows) const {
+    ctx.kernels.layer_norm(x, ldx, y, ldy, rows, dim_, gamma_.data(), beta_.data(), kEps);
+  }
+
  private:
   AlignedBuffer<float> gamma_, beta_;
   std::size_t dim_ = 0;

@@ -54,6 +54,13 @@ class Linear {
     ops::linear(ctx, x, m, ldx, weight_, bias(), act, {y, ldy, residual, ldr});
   }
 
+  // Rows [r0, r1) of forward(), on the calling thread.
+  void forward_rows(const ops::Context& ctx, const float* x, std::size_t m, std::size_t ldx, float* y,
+                    std::size_t ldy, kernels::Activation act, const float* residual, std::size_t ldr, std::size_t r0,
+                    std::size_t r1) const {
+    ops::linear_rows(ctx, x, m, ldx, weight_, bias(), act, {y, ldy, residual, ldr}, r0, r1);
+  }
+
  private:
   kernels::PackedMatrix weight_;
   AlignedBuffer<float> bias_;

@@ -25,6 +25,32 @@ struct AttentionShape {
 // row (telling the kernel which head comes next, so it can prefetch it), about
 // 4 tasks per thread; each task owns a scratch slice, so results do not depend
 // on which thread runs a task.
+// Every head of sequences [b0, b1) on the calling thread, one scratch slice
+// (attention_scratch_floats) for all. The same bits as self_attention().
+inline void self_attention_seqs(const Context& ctx, const float* qkv, float* out, const AttentionShape& s,
+                                std::size_t b0, std::size_t b1, float* scratch) {
+  const std::size_t inner = s.heads * s.head_dim;
+  for (std::size_t b = b0; b < b1; ++b) {
+    const float* seq = qkv + b * s.seq_len * 3 * inner;
+    for (std::size_t h = 0; h < s.heads; ++h) {
+      kernels::AttentionArgs a;
+      a.q = seq + h * s.head_dim;
+      a.k = a.q + inner;
+      a.v = a.q + 2 * inner;
+      a.ld_qkv = 3 * inner;
+      a.out = out + b * s.seq_len * inner + h * s.head_dim;
+      a.ld_out = inner;
+      a.seq_len = s.seq_len;
+      a.head_dim = s.head_dim;
+      a.scale = s.scale;
+      a.causal = s.causal;
+      a.scratch = scratch;
+      a.next_q = h + 1 < s.heads ? a.q + s.head_dim : (b + 1 < b1 ? seq + s.seq_len * 3 * inner : nullptr);
+      ctx.kernels.attention(a);
+    }
+  }
+}
+
 inline void self_attention(const Context& ctx, const float* qkv, float* out, const AttentionShape& s,
                            AlignedBuffer<float>& scratch) {
   const std::size_t inner = s.heads * s.head_dim;

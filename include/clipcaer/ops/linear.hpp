@@ -47,9 +47,9 @@ inline LinearTiling linear_tiling(const kernels::KernelTable& kt, std::size_t th
   return t;
 }
 
-inline void linear(const Context& ctx, const float* x, std::size_t m, std::size_t ldx, const kernels::PackedMatrix& w,
-                   const float* bias, kernels::Activation act, const LinearOut& out) {
-  if (m == 0) return;
+inline kernels::GemmArgs linear_args(const Context& ctx, const float* x, std::size_t m, std::size_t ldx,
+                                     const kernels::PackedMatrix& w, const float* bias, kernels::Activation act,
+                                     const LinearOut& out) {
   require(w.packer == &ctx.kernels, ErrorCode::internal, "weights were packed by kernel set '",
           w.packer ? w.packer->name : "none", "' but are used with '", ctx.kernels.name, "'");
   kernels::GemmArgs g;
@@ -63,6 +63,13 @@ inline void linear(const Context& ctx, const float* x, std::size_t m, std::size_
   g.c = out.y;
   g.ldc = out.ldy;
   g.m = m;
+  return g;
+}
+
+inline void linear(const Context& ctx, const float* x, std::size_t m, std::size_t ldx, const kernels::PackedMatrix& w,
+                   const float* bias, kernels::Activation act, const LinearOut& out) {
+  if (m == 0) return;
+  const kernels::GemmArgs g = linear_args(ctx, x, m, ldx, w, bias, act, out);
   const std::size_t n = w.n;
   const LinearTiling t = linear_tiling(ctx.kernels, ctx.pool.size(), m, n, w.k);
   ctx.pool.parallel_for(t.m_tasks * t.n_tasks, [&](std::size_t i) {
@@ -71,6 +78,15 @@ inline void linear(const Context& ctx, const float* x, std::size_t m, std::size_
     const std::size_t n0 = ni * t.cols_per_task, n1 = std::min(n, n0 + t.cols_per_task);
     ctx.kernels.gemm(g, m0, m1, n0, n1);
   });
+}
+
+// Rows [r0, r1) of the same product, all columns, on the calling thread (for
+// callers that already split work across the pool). The same bits as linear().
+inline void linear_rows(const Context& ctx, const float* x, std::size_t m, std::size_t ldx,
+                        const kernels::PackedMatrix& w, const float* bias, kernels::Activation act,
+                        const LinearOut& out, std::size_t r0, std::size_t r1) {
+  if (r0 >= r1) return;
+  ctx.kernels.gemm(linear_args(ctx, x, m, ldx, w, bias, act, out), r0, std::min(r1, m), 0, w.n);
 }
 
 }  // namespace clipcaer::ops
