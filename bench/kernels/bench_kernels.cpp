@@ -153,6 +153,9 @@ void bm_attention(benchmark::State& state, const kernels::KernelTable* table, At
                    [&] { ops::self_attention(ctx, qkv.data(), out.data(), s, scratch); });
 }
 
+// Instruction-mix ceilings of the f32 GEMM tiles (fma_peak.hpp), as fma_peak/<loop>.
+const char* const kMixPeaks[] = {"gemm_mix_avx512", "gemm_mix_avx2"};
+
 // bf16 / int8 peaks: peak loop and the instruction it runs.
 const std::pair<const char*, const char*> kDotPeaks[] = {
     {"bf16_dot", "vdpbf16ps"}, {"int8_vnni", "vpdpbusd"}, {"bf16_amx", "tdpbf16ps"}, {"int8_amx", "tdpbusd"}};
@@ -173,6 +176,11 @@ void register_all() {
     for (int threads : {1, 2})
       benchmark::RegisterBenchmark(("fma_peak/" + isa).c_str(), bm_peak, isa)->Threads(threads)->UseRealTime();
   // Registered whatever the CPU: they skip with the reason where they cannot run.
+  for (const char* isa : kMixPeaks)
+    for (int threads : {1, 2})
+      benchmark::RegisterBenchmark((std::string("fma_peak/") + isa).c_str(), bm_peak, std::string(isa))
+          ->Threads(threads)
+          ->UseRealTime();
   for (const auto& [isa, insn] : kDotPeaks) {
     const std::string name = std::string(isa) + "_peak/" + insn;
     for (int threads : {1, 2})
@@ -251,6 +259,7 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   // The references every peak_frac is relative to, measured before anything else.
   std::vector<std::string> isas = peak_isas();
+  for (const char* mix : kMixPeaks) isas.push_back(mix);
   for (const auto& dot : kDotPeaks) isas.push_back(dot.first);
   for (const std::string& isa : isas) {
     const double peak = bench::measure_peak_flops(isa);
