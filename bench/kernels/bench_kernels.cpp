@@ -4,6 +4,9 @@
 // per layer, for every kernel table this CPU runs. Every kernel iteration is
 // followed by the matching peak loop on the same threads for about as long:
 // peak_frac = kernel flop/s / peak flop/s measured alongside (peak_GFLOPS).
+// f32 GEMMs on the avx512 / avx2 tables also get mix_frac = flop/s / (threads x
+// the single-thread ceiling of their tile's instruction mix, gemm_mix_<isa>,
+// measured at start).
 //
 //   build/bin/bench_kernels --benchmark_filter='avx512/vit' --benchmark_repetitions=5
 //       --benchmark_report_aggregates_only=true
@@ -46,10 +49,10 @@ void fill_random(float* p, std::size_t n, std::uint32_t seed) {
 
 // Runs fn against the peak `isa` (see peak_probe.hpp), sized by the peak measured at start.
 template <class F>
-void run_against_peak(benchmark::State& state, ThreadPool& pool, const std::string& isa, double work_per_iter, F&& fn,
-                      const char* work_unit = nullptr) {
-  bench::run_against_peak(state, pool, isa, g_peak.count(isa) ? g_peak[isa] : 0.0, work_per_iter,
-                          std::forward<F>(fn), work_unit);
+double run_against_peak(benchmark::State& state, ThreadPool& pool, const std::string& isa, double work_per_iter, F&& fn,
+                        const char* work_unit = nullptr) {
+  return bench::run_against_peak(state, pool, isa, g_peak.count(isa) ? g_peak[isa] : 0.0, work_per_iter,
+                                 std::forward<F>(fn), work_unit);
 }
 
 // (a) Peaks: independent FMA / dot-product chains, run in every benchmark thread at once.
@@ -90,7 +93,8 @@ std::string gemm_kernel_name(const GemmShape& s, kernels::WeightType type) {
 }
 
 // (b) GEMM through ops::linear with a pool of `threads` (the caller works too),
-// W stored as `type`; peak_frac against gemm_peak_isa(table, type). A table
+// W stored as `type`; peak_frac against gemm_peak_isa(table, type), mix_frac
+// (f32 on the avx512 / avx2 tables) against gemm_mix_isa(table, type). A table
 // that cannot pack `type` (pack_weights throws) skips with its message.
 void bm_gemm(benchmark::State& state, const kernels::KernelTable* table, GemmShape s, kernels::WeightType type,
              std::size_t threads) {
@@ -111,10 +115,13 @@ void bm_gemm(benchmark::State& state, const kernels::KernelTable* table, GemmSha
   ThreadPool pool(threads);
   ops::Context ctx{*table, pool};
   const ops::LinearOut out{y.data(), s.n, s.residual ? y.data() : nullptr, s.residual ? s.n : 0};
-  run_against_peak(
+  const double rate = run_against_peak(
       state, pool, bench::gemm_peak_isa(table->name, type), 2.0 * static_cast<double>(s.m * s.n * s.k),
       [&] { ops::linear(ctx, x.data(), s.m, s.k, pw, s.bias ? bias.data() : nullptr, s.act, out); },
       type == kernels::WeightType::i8 ? "OPS" : "FLOPS");
+  const std::string mix = bench::gemm_mix_isa(table->name, type);
+  if (rate > 0 && !mix.empty() && g_peak.count(mix))
+    state.counters["mix_frac"] = rate / (g_peak[mix] * static_cast<double>(threads));
 }
 
 #ifdef CLIPCAER_BENCH_OPENBLAS
@@ -153,6 +160,9 @@ void bm_attention(benchmark::State& state, const kernels::KernelTable* table, At
                    [&] { ops::self_attention(ctx, qkv.data(), out.data(), s, scratch); });
 }
 
+// Instruction-mix ceilings of the f32 GEMM tiles (fma_peak.hpp), as fma_peak/<loop>.
+const char* const kMixPeaks[] = {"gemm_mix_avx512", "gemm_mix_avx2"};
+
 // bf16 / int8 peaks: peak loop and the instruction it runs.
 const std::pair<const char*, const char*> kDotPeaks[] = {
     {"bf16_dot", "vdpbf16ps"}, {"int8_vnni", "vpdpbusd"}, {"bf16_amx", "tdpbf16ps"}, {"int8_amx", "tdpbusd"}};
@@ -173,6 +183,11 @@ void register_all() {
     for (int threads : {1, 2})
       benchmark::RegisterBenchmark(("fma_peak/" + isa).c_str(), bm_peak, isa)->Threads(threads)->UseRealTime();
   // Registered whatever the CPU: they skip with the reason where they cannot run.
+  for (const char* isa : kMixPeaks)
+    for (int threads : {1, 2})
+      benchmark::RegisterBenchmark((std::string("fma_peak/") + isa).c_str(), bm_peak, std::string(isa))
+          ->Threads(threads)
+          ->UseRealTime();
   for (const auto& [isa, insn] : kDotPeaks) {
     const std::string name = std::string(isa) + "_peak/" + insn;
     for (int threads : {1, 2})
@@ -251,6 +266,7 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   // The references every peak_frac is relative to, measured before anything else.
   std::vector<std::string> isas = peak_isas();
+  for (const char* mix : kMixPeaks) isas.push_back(mix);
   for (const auto& dot : kDotPeaks) isas.push_back(dot.first);
   for (const std::string& isa : isas) {
     const double peak = bench::measure_peak_flops(isa);

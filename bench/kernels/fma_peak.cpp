@@ -100,6 +100,98 @@ static void loop(std::uint64_t iters, float* out) {
 
 #undef CLIPCAER_PEAK_BODY
 
+// The f32 GEMM register tile's instruction mix (gemm_f32_tile.hpp, one k step
+// of an MR x NV-vector tile: NV aligned W loads, MR vbroadcastss of A, MR x NV
+// FMAs into as many accumulators) with nothing else and no dependency between
+// the loads and the FMAs: the loads read a few L1-resident lines, the FMAs
+// multiply two constant registers into independent accumulators (feeding the
+// loaded values into the FMAs, as the tile does, measured the same here).
+// Inline asm because the mix must be exact: with intrinsics GCC 12 -O3 kept
+// the loads but, depending on the loop form and inlining, turned a broadcast
+// into vmovss + a register broadcast (one more port-5 uop, 0.87 of the FMA
+// peak instead of 0.92).
+#if defined(__GNUC__) && defined(__x86_64__)
+#define CLIPCAER_BENCH_MIX_PEAK 1
+// What the loads read (4 zmm of W, A values); [0] is also both FMA factors:
+// 2^-10, so the sums stay normal and finite.
+alignas(64) static const float g_mix_lines[64] = {1.0f / 1024};
+
+// Two FMAs: C += A * B, D += A * B.
+#define CLIPCAER_MIX_FMA2(A, B, C, D) \
+  "vfmadd231ps %%" #A ", %%" #B ", %%" #C "\n\t vfmadd231ps %%" #A ", %%" #B ", %%" #D "\n\t"
+
+namespace isa_avx512 {
+// 6 x 64 tile: 4 zmm loads + 6 vbroadcastss + 24 FMA per k step.
+__attribute__((target("avx512f"))) static void gemm_mix_loop(std::uint64_t iters) {
+  if (iters == 0) return;
+  const float* p = g_mix_lines;
+  asm volatile(
+      "vbroadcastss %[c], %%zmm30\n\t"
+      "vmovaps %%zmm30, %%zmm31\n\t"
+      "vxorps %%xmm0, %%xmm0, %%xmm0\n\t"
+      "vmovaps %%zmm0, %%zmm1\n\t vmovaps %%zmm0, %%zmm2\n\t vmovaps %%zmm0, %%zmm3\n\t vmovaps %%zmm0, %%zmm4\n\t"
+      "vmovaps %%zmm0, %%zmm5\n\t vmovaps %%zmm0, %%zmm6\n\t vmovaps %%zmm0, %%zmm7\n\t vmovaps %%zmm0, %%zmm8\n\t"
+      "vmovaps %%zmm0, %%zmm9\n\t vmovaps %%zmm0, %%zmm10\n\t vmovaps %%zmm0, %%zmm11\n\t vmovaps %%zmm0, %%zmm12\n\t"
+      "vmovaps %%zmm0, %%zmm13\n\t vmovaps %%zmm0, %%zmm14\n\t vmovaps %%zmm0, %%zmm15\n\t vmovaps %%zmm0, %%zmm16\n\t"
+      "vmovaps %%zmm0, %%zmm17\n\t vmovaps %%zmm0, %%zmm18\n\t vmovaps %%zmm0, %%zmm19\n\t vmovaps %%zmm0, %%zmm20\n\t"
+      "vmovaps %%zmm0, %%zmm21\n\t vmovaps %%zmm0, %%zmm22\n\t vmovaps %%zmm0, %%zmm23\n\t"
+      ".p2align 5\n"
+      "1:\n\t"
+      "vmovaps (%[p]), %%zmm24\n\t vmovaps 64(%[p]), %%zmm25\n\t"
+      "vmovaps 128(%[p]), %%zmm26\n\t vmovaps 192(%[p]), %%zmm27\n\t"
+      "vbroadcastss (%[p]), %%zmm28\n\t vbroadcastss 4(%[p]), %%zmm29\n\t vbroadcastss 8(%[p]), %%zmm28\n\t"
+      "vbroadcastss 12(%[p]), %%zmm29\n\t vbroadcastss 16(%[p]), %%zmm28\n\t vbroadcastss 20(%[p]), %%zmm29\n\t"
+      CLIPCAER_MIX_FMA2(zmm30, zmm31, zmm0, zmm1) CLIPCAER_MIX_FMA2(zmm30, zmm31, zmm2, zmm3)
+      CLIPCAER_MIX_FMA2(zmm30, zmm31, zmm4, zmm5) CLIPCAER_MIX_FMA2(zmm30, zmm31, zmm6, zmm7)
+      CLIPCAER_MIX_FMA2(zmm30, zmm31, zmm8, zmm9) CLIPCAER_MIX_FMA2(zmm30, zmm31, zmm10, zmm11)
+      CLIPCAER_MIX_FMA2(zmm30, zmm31, zmm12, zmm13) CLIPCAER_MIX_FMA2(zmm30, zmm31, zmm14, zmm15)
+      CLIPCAER_MIX_FMA2(zmm30, zmm31, zmm16, zmm17) CLIPCAER_MIX_FMA2(zmm30, zmm31, zmm18, zmm19)
+      CLIPCAER_MIX_FMA2(zmm30, zmm31, zmm20, zmm21) CLIPCAER_MIX_FMA2(zmm30, zmm31, zmm22, zmm23)
+      "dec %[n]\n\t"
+      "jnz 1b\n\t"
+      "vzeroupper\n\t"
+      : [n] "+r"(iters)
+      : [p] "r"(p), [c] "m"(g_mix_lines[0])
+      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+        "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22",
+        "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31");
+}
+}  // namespace isa_avx512
+
+namespace isa_avx2 {
+// 6 x 16 tile: 2 ymm loads + 6 vbroadcastss + 12 FMA per k step (16 ymm
+// registers: 12 accumulators, 2 constants, 2 load targets).
+__attribute__((target("avx2,fma"))) static void gemm_mix_loop(std::uint64_t iters) {
+  if (iters == 0) return;
+  const float* p = g_mix_lines;
+  asm volatile(
+      "vbroadcastss %[c], %%ymm14\n\t"
+      "vmovaps %%ymm14, %%ymm15\n\t"
+      "vxorps %%xmm0, %%xmm0, %%xmm0\n\t"
+      "vmovaps %%ymm0, %%ymm1\n\t vmovaps %%ymm0, %%ymm2\n\t vmovaps %%ymm0, %%ymm3\n\t vmovaps %%ymm0, %%ymm4\n\t"
+      "vmovaps %%ymm0, %%ymm5\n\t vmovaps %%ymm0, %%ymm6\n\t vmovaps %%ymm0, %%ymm7\n\t vmovaps %%ymm0, %%ymm8\n\t"
+      "vmovaps %%ymm0, %%ymm9\n\t vmovaps %%ymm0, %%ymm10\n\t vmovaps %%ymm0, %%ymm11\n\t"
+      ".p2align 5\n"
+      "1:\n\t"
+      "vmovaps (%[p]), %%ymm12\n\t vmovaps 32(%[p]), %%ymm13\n\t"
+      "vbroadcastss (%[p]), %%ymm12\n\t vbroadcastss 4(%[p]), %%ymm13\n\t vbroadcastss 8(%[p]), %%ymm12\n\t"
+      "vbroadcastss 12(%[p]), %%ymm13\n\t vbroadcastss 16(%[p]), %%ymm12\n\t vbroadcastss 20(%[p]), %%ymm13\n\t"
+      CLIPCAER_MIX_FMA2(ymm14, ymm15, ymm0, ymm1) CLIPCAER_MIX_FMA2(ymm14, ymm15, ymm2, ymm3)
+      CLIPCAER_MIX_FMA2(ymm14, ymm15, ymm4, ymm5) CLIPCAER_MIX_FMA2(ymm14, ymm15, ymm6, ymm7)
+      CLIPCAER_MIX_FMA2(ymm14, ymm15, ymm8, ymm9) CLIPCAER_MIX_FMA2(ymm14, ymm15, ymm10, ymm11)
+      "dec %[n]\n\t"
+      "jnz 1b\n\t"
+      "vzeroupper\n\t"
+      : [n] "+r"(iters)
+      : [p] "r"(p), [c] "m"(g_mix_lines[0])
+      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+        "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+}
+}  // namespace isa_avx2
+
+#undef CLIPCAER_MIX_FMA2
+#endif  // __GNUC__ && __x86_64__
+
 volatile float g_peak_sink;
 
 std::uint64_t peak_loop(const std::string& isa, std::uint64_t iters) {
@@ -152,6 +244,16 @@ std::uint64_t peak_loop(const std::string& isa, std::uint64_t iters) {
     g_peak_sink = out[0];
     return iters * 12 * 8 * 2;
   }
+#ifdef CLIPCAER_BENCH_MIX_PEAK
+  if (isa == "gemm_mix_avx512" && cpu.avx512) {
+    isa_avx512::gemm_mix_loop(iters);
+    return iters * 24 * 16 * 2;
+  }
+  if (isa == "gemm_mix_avx2" && cpu.avx2_fma) {
+    isa_avx2::gemm_mix_loop(iters);
+    return iters * 12 * 8 * 2;
+  }
+#endif
   if (isa == "sse2") {
     isa_sse2::loop(iters, out);
     g_peak_sink = out[0];
@@ -175,6 +277,14 @@ std::string peak_unavailable_reason(const std::string& isa) {
     if (!(isa == "bf16_dot" ? cpu_dot().bf16 : cpu_dot().vnni)) return std::string("this CPU lacks ") + what;
     return std::string("this build has no ") + what + " peak loop (the compiler lacks -mavx512bf16 / -mavx512vnni)";
   }
+#ifndef CLIPCAER_BENCH_MIX_PEAK
+  if (isa == "gemm_mix_avx512" || isa == "gemm_mix_avx2")
+    return "this build has no " + isa + " loop (GNU inline asm on x86-64)";
+#endif
+  if (isa == "gemm_mix_avx512" && !kernels::cpu_features().avx512)
+    return "this CPU or OS does not run AVX-512 F/DQ/BW with zmm state, needed for gemm_mix_avx512";
+  if (isa == "gemm_mix_avx2" && !kernels::cpu_features().avx2_fma)
+    return "this CPU or OS does not run AVX2 + FMA with ymm state, needed for gemm_mix_avx2";
   return "this CPU or build cannot run the " + isa + " peak loop";
 }
 
@@ -184,6 +294,12 @@ std::string fma_peak_isa(const std::string& table) {
   if (table.compare(0, 6, "avx512") == 0) return "avx512";
   if (table.compare(0, 4, "avx2") == 0) return "avx2";
   return table;
+}
+
+std::string gemm_mix_isa(const std::string& table, kernels::WeightType type) {
+  if (type != kernels::WeightType::f32) return "";
+  const std::string fma = fma_peak_isa(table);
+  return fma == "avx512" || fma == "avx2" ? "gemm_mix_" + fma : "";
 }
 
 std::string gemm_peak_isa(const std::string& table, kernels::WeightType type) {

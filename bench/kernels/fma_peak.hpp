@@ -16,6 +16,9 @@ namespace clipcaer::bench {
 //   "sse2"       xmm mul + add, f32                          flops
 //   "bf16_dot"   zmm vdpbf16ps (AVX512_BF16), 32 MACs each   flops (2 per MAC)
 //   "int8_vnni"  zmm vpdpbusd (AVX512_VNNI), 64 MACs each    ops (2 per MAC)
+//   "gemm_mix_avx512"  the avx512 f32 GEMM tile's mix per k step: 4 zmm loads
+//                + 6 vbroadcastss + 24 FMA, from L1               flops
+//   "gemm_mix_avx2"    the avx2 tile's: 2 ymm loads + 6 broadcasts + 12 FMA  flops
 // Runs `iters` iterations of the loop and returns the flops (ops) performed;
 // 0 if this CPU, OS or build cannot run it.
 std::uint64_t peak_loop(const std::string& isa, std::uint64_t iters);
@@ -31,6 +34,11 @@ double measure_peak_flops(const std::string& isa, double seconds = 0.05, int rep
 
 // The f32 FMA peak loop of a kernel table ("avx512_bf16" -> "avx512").
 std::string fma_peak_isa(const std::string& table);
+
+// The instruction-mix ceiling of the f32 GEMM tile of `table` ("gemm_mix_avx512"
+// for the avx512 family, "gemm_mix_avx2" for avx2); "" for other tables and
+// for bf16 / int8 weights.
+std::string gemm_mix_isa(const std::string& table, kernels::WeightType type);
 
 // The peak a GEMM of `type` on `table` is compared with: the dot-product
 // instruction for the table that uses it ("avx512_bf16": bf16 -> bf16_dot,

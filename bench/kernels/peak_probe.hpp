@@ -36,9 +36,10 @@ inline double process_cpu_seconds() {
 //   cpu_frac      flop per CPU-second over peak flop per CPU-second (time the
 //                 threads were descheduled by other processes drops out; idle
 //                 waiting in the pool is not CPU time either)
+// Returns the kernel's wall-clock work per second (0 if no work or no iteration).
 template <class F>
-void run_against_peak(benchmark::State& state, ThreadPool& pool, const std::string& isa, double peak_guess,
-                      double work_per_iter, F&& fn, const char* work_unit = nullptr) {
+double run_against_peak(benchmark::State& state, ThreadPool& pool, const std::string& isa, double peak_guess,
+                        double work_per_iter, F&& fn, const char* work_unit = nullptr) {
   using clock = std::chrono::steady_clock;
   const std::string unit = peak_unit(isa), wunit = work_unit ? work_unit : unit;
   const double flops_per_loop = static_cast<double>(peak_loop(isa, 1));
@@ -72,6 +73,7 @@ void run_against_peak(benchmark::State& state, ThreadPool& pool, const std::stri
     state.counters["peak_frac"] = (work / kernel_s) / (probe_flops / probe_s);
   if (work > 0 && probe && kernel_cpu > 0 && probe_cpu > 0)
     state.counters["cpu_frac"] = (work / kernel_cpu) / (probe_flops / probe_cpu);
+  return work > 0 && kernel_s > 0 ? work / kernel_s : 0.0;
 }
 
 }  // namespace clipcaer::bench

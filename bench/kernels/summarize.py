@@ -3,8 +3,9 @@
 medians over repetitions.
 
 Default: one row per benchmark: time, G(FL)OP/s, peak_frac, cpu_frac and the
-peak measured alongside (see bench/kernels/peak_probe.hpp); benchmarks that
-skipped (SkipWithError) show their message.
+peak measured alongside (see bench/kernels/peak_probe.hpp), and mix_frac (f32
+GEMMs against their tile's instruction-mix ceiling) when a run has it;
+benchmarks that skipped (SkipWithError) show their message.
 
     build/bin/bench_kernels --benchmark_filter=f32_gemm --benchmark_repetitions=5 \\
         --benchmark_out=gemm.json --benchmark_out_format=json
@@ -72,12 +73,13 @@ def print_peaks(ctx):
 
 
 def plain_table(runs, errors):
+    mix = any("mix_frac" in r for reps in runs.values() for r in reps)
     print("| benchmark | reps | median time | median G(FL)OP/s | median peak_frac | (min-max) | median cpu_frac "
-          "| peak alongside G(FL)OP/s |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| peak alongside G(FL)OP/s |" + (" median mix_frac |" if mix else ""))
+    print("|---|---|---|---|---|---|---|---|" + ("---|" if mix else ""))
     for name, reps in runs.items():
         if not reps:
-            print(f"| {name} | skipped: {errors.get(name, '?')} | | | | | | |")
+            print(f"| {name} | skipped: {errors.get(name, '?')} | | | | | | |" + (" |" if mix else ""))
             continue
         t = statistics.median(r["real_time"] for r in reps)
         unit = reps[0].get("time_unit", "ns")
@@ -94,7 +96,9 @@ def plain_table(runs, errors):
         rng = f"{min(fr):.3f}-{max(fr):.3f}" if fr else "-"
         cfs = f"{cf:.3f}" if cf is not None else "-"
         pks = f"{pk:.0f}" if pk is not None else "-"
-        print(f"| {name} | {len(reps)} | {t:.3g} {unit} | {gf} | {frs} | {rng} | {cfs} | {pks} |")
+        mf = median(reps, "mix_frac")
+        mfs = (f" {mf:.3f} |" if mf is not None else " - |") if mix else ""
+        print(f"| {name} | {len(reps)} | {t:.3g} {unit} | {gf} | {frs} | {rng} | {cfs} | {pks} |{mfs}")
 
 
 # ---- --shares (bench_model) ---------------------------------------------------------
