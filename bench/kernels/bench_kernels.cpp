@@ -165,7 +165,8 @@ const char* const kMixPeaks[] = {"gemm_mix_avx512", "gemm_mix_avx2"};
 
 // bf16 / int8 peaks: peak loop and the instruction it runs.
 const std::pair<const char*, const char*> kDotPeaks[] = {
-    {"bf16_dot", "vdpbf16ps"}, {"int8_vnni", "vpdpbusd"}, {"bf16_amx", "tdpbf16ps"}, {"int8_amx", "tdpbusd"}};
+    {"bf16_dot", "vdpbf16ps"}, {"int8_vnni", "vpdpbusd"},  {"int8_avxvnni", "vpdpbusd_ymm"},
+    {"bf16_amx", "tdpbf16ps"}, {"int8_amx", "tdpbusd"}};
 
 // The f32 FMA peak of every usable table (then come the kDotPeaks).
 std::vector<std::string> peak_isas() {

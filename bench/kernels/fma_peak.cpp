@@ -91,6 +91,35 @@ __attribute__((target("avx2,fma"))) static void loop(std::uint64_t iters, float*
 }
 }  // namespace isa_avx2
 
+// AVX-VNNI (the avx2_vnni table's int8 GEMMs): 12 chains of the VEX ymm vpdpbusd.
+#if defined(__x86_64__) && (defined(__clang__) ? __clang_major__ >= 12 : (defined(__GNUC__) && __GNUC__ >= 11))
+#define CLIPCAER_BENCH_AVX_VNNI_PEAK 1
+namespace isa_avx2_vnni {
+// acc += u8 x s8 in groups of 4 (int32 wrap-around is harmless).
+__attribute__((target("avx2,avxvnni"))) static void loop(std::uint64_t iters, std::int32_t* out) {
+#define CLIPCAER_SET1(v) _mm256_set1_epi32(static_cast<int>((v) * 10.0f))
+#define CLIPCAER_STORE(p, v) _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v)
+  const __m256i x = _mm256_set1_epi8(3), y = _mm256_set1_epi8(-2);
+  __m256i a0 = CLIPCAER_SET1(1), a1 = CLIPCAER_SET1(2), a2 = CLIPCAER_SET1(3), a3 = CLIPCAER_SET1(4);
+  __m256i a4 = CLIPCAER_SET1(5), a5 = CLIPCAER_SET1(6), a6 = CLIPCAER_SET1(7), a7 = CLIPCAER_SET1(8);
+  __m256i a8 = CLIPCAER_SET1(9), a9 = CLIPCAER_SET1(10), a10 = CLIPCAER_SET1(11), a11 = CLIPCAER_SET1(12);
+  for (std::uint64_t i = 0; i < iters; ++i) {
+    a0 = _mm256_dpbusd_avx_epi32(a0, x, y); a1 = _mm256_dpbusd_avx_epi32(a1, x, y);
+    a2 = _mm256_dpbusd_avx_epi32(a2, x, y); a3 = _mm256_dpbusd_avx_epi32(a3, x, y);
+    a4 = _mm256_dpbusd_avx_epi32(a4, x, y); a5 = _mm256_dpbusd_avx_epi32(a5, x, y);
+    a6 = _mm256_dpbusd_avx_epi32(a6, x, y); a7 = _mm256_dpbusd_avx_epi32(a7, x, y);
+    a8 = _mm256_dpbusd_avx_epi32(a8, x, y); a9 = _mm256_dpbusd_avx_epi32(a9, x, y);
+    a10 = _mm256_dpbusd_avx_epi32(a10, x, y); a11 = _mm256_dpbusd_avx_epi32(a11, x, y);
+  }
+  __m256i s = a0;
+  for (__m256i v : {a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11}) s = _mm256_add_epi32(s, v);
+  CLIPCAER_STORE(out, s);
+#undef CLIPCAER_STORE
+#undef CLIPCAER_SET1
+}
+}  // namespace isa_avx2_vnni
+#endif
+
 namespace isa_sse2 {
 static inline __m128 mul_add(__m128 a, __m128 b, __m128 c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
 static void loop(std::uint64_t iters, float* out) {
@@ -254,6 +283,14 @@ std::uint64_t peak_loop(const std::string& isa, std::uint64_t iters) {
     return iters * 12 * 8 * 2;
   }
 #endif
+#ifdef CLIPCAER_BENCH_AVX_VNNI_PEAK
+  if (isa == "int8_avxvnni" && cpu.avx_vnni) {
+    std::int32_t acc[8];
+    isa_avx2_vnni::loop(iters, acc);
+    g_peak_sink = static_cast<float>(acc[0] ^ acc[7]);
+    return iters * 12 * 32 * 2;  // 12 instructions of 32 MACs
+  }
+#endif
   if (isa == "sse2") {
     isa_sse2::loop(iters, out);
     g_peak_sink = out[0];
@@ -276,6 +313,10 @@ std::string peak_unavailable_reason(const std::string& isa) {
       return std::string("this CPU or OS does not run AVX-512 F/DQ/BW with zmm state, needed for ") + what;
     if (!(isa == "bf16_dot" ? cpu_dot().bf16 : cpu_dot().vnni)) return std::string("this CPU lacks ") + what;
     return std::string("this build has no ") + what + " peak loop (the compiler lacks -mavx512bf16 / -mavx512vnni)";
+  }
+  if (isa == "int8_avxvnni") {
+    if (!kernels::cpu_features().avx_vnni) return "this CPU or OS does not run AVX-VNNI (with AVX2 + FMA, ymm state)";
+    return "this build has no int8_avxvnni peak loop (needs GCC >= 11 or clang >= 12 on x86-64)";
   }
 #ifndef CLIPCAER_BENCH_MIX_PEAK
   if (isa == "gemm_mix_avx512" || isa == "gemm_mix_avx2")
@@ -306,6 +347,7 @@ std::string gemm_peak_isa(const std::string& table, kernels::WeightType type) {
   const bool bf16 = type == kernels::WeightType::bf16, i8 = type == kernels::WeightType::i8;
   if (table == "avx512_bf16" && (bf16 || i8)) return bf16 ? "bf16_dot" : "int8_vnni";
   if (table == "avx512_amx" && (bf16 || i8)) return bf16 ? "bf16_amx" : "int8_amx";
+  if (table == "avx2_vnni" && i8) return "int8_avxvnni";
   return fma_peak_isa(table);
 }
 

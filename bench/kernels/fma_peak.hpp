@@ -16,6 +16,7 @@ namespace clipcaer::bench {
 //   "sse2"       xmm mul + add, f32                          flops
 //   "bf16_dot"   zmm vdpbf16ps (AVX512_BF16), 32 MACs each   flops (2 per MAC)
 //   "int8_vnni"  zmm vpdpbusd (AVX512_VNNI), 64 MACs each    ops (2 per MAC)
+//   "int8_avxvnni" ymm vpdpbusd (AVX-VNNI), 32 MACs each     ops (2 per MAC)
 //   "gemm_mix_avx512"  the avx512 f32 GEMM tile's mix per k step: 4 zmm loads
 //                + 6 vbroadcastss + 24 FMA, from L1               flops
 //   "gemm_mix_avx2"    the avx2 tile's: 2 ymm loads + 6 broadcasts + 12 FMA  flops
@@ -42,7 +43,7 @@ std::string gemm_mix_isa(const std::string& table, kernels::WeightType type);
 
 // The peak a GEMM of `type` on `table` is compared with: the dot-product
 // instruction for the table that uses it ("avx512_bf16": bf16 -> bf16_dot,
-// int8 -> int8_vnni), else the table's FMA peak (the others emulate in f32).
+// int8 -> int8_vnni; "avx2_vnni": int8 -> int8_avxvnni), else the table's FMA peak (the others emulate in f32).
 std::string gemm_peak_isa(const std::string& table, kernels::WeightType type);
 
 }  // namespace clipcaer::bench

@@ -424,8 +424,8 @@ int main(int argc, char** argv) {
   }
   // Sizes the peak loops run alongside; also printed for the record.
   const std::string fma = bench::fma_peak_isa(model_table().name);
-  for (const std::string& isa : {fma, std::string("bf16_dot"), std::string("int8_vnni"), std::string("bf16_amx"),
-                                  std::string("int8_amx")}) {
+  for (const std::string& isa : {fma, std::string("bf16_dot"), std::string("int8_vnni"), std::string("int8_avxvnni"),
+                                  std::string("bf16_amx"), std::string("int8_amx")}) {
     const double peak = bench::measure_peak_flops(isa);
     if (peak <= 0) continue;
     g_peak[isa] = peak;
