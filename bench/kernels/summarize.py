@@ -209,7 +209,7 @@ def shares_tables(ctx, runs, errors, normalize):
         print("| part | 1 thr ms | share | 2 thr ms | share | 1 thr / 2 thr |")
         print("|---|---|---|---|---|---|")
         block = {th: get("block", th) for th in (1, 2)}
-        for stage in LAYER_PARTS + ["sum of the parts", "block"]:
+        for stage in LAYER_PARTS + ["sum of the parts", "block_by_op", "block"]:
             if stage == "sum of the parts":
                 v = {th: layer_sum(th, LAYER_PARTS) for th in (1, 2)}
             else:

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "clipcaer/kernels/impl/elementwise.hpp"
+#include "clipcaer/kernels/impl/gemm_f32_tile_asm.hpp"
 #include "clipcaer/kernels/impl/namespace.hpp"
 #include "clipcaer/kernels/kernel_table.hpp"
 
@@ -91,6 +92,15 @@ struct GemmF32Tile {
   // accumulator lives in a register (an escaping array would be spilled).
   template <std::size_t R>
   CLIPCAER_NOINLINE static void accumulate(const GemmF32Block& blk, float* dst, std::size_t ldd) {
+#if defined(CLIPCAER_GEMM_F32_ASM_6X64)
+    if constexpr (R == 6 && W == 16 && NV == 4 && KU == 4) {  // the full AVX-512 tile: hand-scheduled
+      alignas(64) static const float zeros[6 * 64] = {};
+      gemm_f32_6x64_asm(blk.a, blk.lda, blk.w, blk.kc, blk.part_in ? blk.part_in : zeros,
+                        blk.part_in ? blk.ldp : 64, dst, ldd, blk.prefetch,
+                        blk.prefetch ? blk.prefetch + 64 * blk.prefetch_lines : nullptr, blk.prefetch_per_step);
+      return;
+    }
+#endif
     B acc[R][NV];
 #pragma GCC unroll 8
     for (std::size_t r = 0; r < R; ++r)
