@@ -3,10 +3,14 @@
 // Packed panel: pairs of k, [k / 2][NR][2] bf16, zero-padded (odd K, past n):
 // one 32-bit lane holds one column's two k values, the operand layout of
 // AVX512_BF16's vdpbf16ps. With that instruction (Native) A rows are bf16
-// pairs broadcast 32 bits at a time. Without it the same panel is widened in
-// registers (a bf16 is the top half of a float) and multiplied with A rows
-// stored as bf16-rounded floats, odd k first as vdpbf16ps does, so both paths
-// compute the same products.
+// pairs broadcast 32 bits at a time. Without it, once per panel and row
+// block, the panel is widened into f32 rows (a bf16 is the top half of a
+// float) in the order odd k, even k of each pair, A rows are stored as
+// bf16-rounded floats in the same order, and the f32 register tile runs on
+// them: the FMA sequence of vdpbf16ps's emulation (odd k's product first),
+// so both paths compute the same bits, at the f32 tile's speed. (Widening in
+// registers inside the tile instead cost ~1.6x the f32 time: the shifts
+// compete with the FMAs for ports.)
 #pragma once
 
 #include <cstddef>
@@ -45,6 +49,9 @@ struct GemmBf16Tile {
   static constexpr std::size_t NR = F::NR;
   static constexpr std::size_t KU = 4;  // groups per prefetch slot
   static constexpr bool kScaled = false;
+  // Emulated: GemmLowp widens each panel (panel_floats) before its tiles run.
+  static constexpr bool kWidensPanel = !Native;
+  static std::size_t panel_floats(std::size_t K) { return Native ? 0 : 2 * groups(K) * NR; }
 
   static std::size_t groups(std::size_t K) { return lowp_round_up((K + 1) / 2, GroupAlign); }
   static std::size_t panel_bytes(std::size_t K) { return groups(K) * NR * 4; }
@@ -88,15 +95,19 @@ struct GemmBf16Tile {
         for (; k < 2 * groups(K); ++k) d[k] = 0;
 #endif
       } else {
+        // Pairs swapped (odd k first), as the widened panel.
         auto* d = reinterpret_cast<std::uint32_t*>(dst);
-        for (; k + W <= K; k += W)
-          round_bits(U::load_unaligned(reinterpret_cast<const std::uint32_t*>(src + k))).store_unaligned(d + k);
-        for (; k < K; ++k) {
-          std::uint32_t bits;
-          std::memcpy(&bits, src + k, 4);
-          d[k] = bf16_round_bits(bits);
+        using U64 = xsimd::batch<std::uint64_t, Arch>;
+        for (; k + W <= K; k += W) {
+          const U64 x = xsimd::bitwise_cast<U64>(
+              round_bits(U::load_unaligned(reinterpret_cast<const std::uint32_t*>(src + k))));
+          ((x << 32) | (x >> 32)).store_unaligned(reinterpret_cast<std::uint64_t*>(d + k));
         }
-        for (; k < 2 * groups(K); ++k) d[k] = 0;
+        for (; k < 2 * groups(K); ++k) {
+          std::uint32_t bits = 0;
+          if (k < K) std::memcpy(&bits, src + k, 4);
+          d[k ^ 1] = k < K ? bf16_round_bits(bits) : 0;
+        }
       }
     }
   }
@@ -124,34 +135,33 @@ struct GemmBf16Tile {
       (void)dst;
 #endif
     } else {
-      B acc[R][NV];
-#pragma GCC unroll 8
-      for (std::size_t r = 0; r < R; ++r)
-#pragma GCC unroll 8
-        for (std::size_t v = 0; v < NV; ++v) acc[r][v] = B(0.0f);
-      const auto* w = reinterpret_cast<const std::uint32_t*>(blk.w);
-      const std::size_t lda = blk.lda / 4;
-      const auto* a = reinterpret_cast<const float*>(blk.a);
-      std::size_t line = 0;
-      for (std::size_t g = 0; g < blk.groups; ++g, w += NR, a += 2) {
-        lowp_prefetch<KU>(blk, g, line);
-#pragma GCC unroll 8
-        for (std::size_t v = 0; v < NV; ++v) {
-          const U x = U::load_aligned(w + v * W);
-          const B even = xsimd::bitwise_cast<B>(x << 16);
-          const B odd = xsimd::bitwise_cast<B>(x & U(0xffff0000u));
-#pragma GCC unroll 8
-          for (std::size_t r = 0; r < R; ++r) {
-            acc[r][v] = xsimd::fma(B(a[r * lda + 1]), odd, acc[r][v]);
-            acc[r][v] = xsimd::fma(B(a[r * lda]), even, acc[r][v]);
-          }
-        }
-      }
-#pragma GCC unroll 8
-      for (std::size_t r = 0; r < R; ++r)
-#pragma GCC unroll 8
-        for (std::size_t v = 0; v < NV; ++v) acc[r][v].store_aligned(dst + r * NR + v * W);
+      // blk.w is the widened panel (widen_panel), blk.a the swapped rows.
+      GemmF32Block fb;
+      fb.a = reinterpret_cast<const float*>(blk.a);
+      fb.lda = blk.lda / 4;
+      fb.w = reinterpret_cast<const float*>(blk.w);
+      fb.kc = 2 * blk.groups;
+      fb.part_in = nullptr;
+      fb.part_out = nullptr;
+      fb.ldp = NR;
+      fb.prefetch = blk.prefetch;
+      fb.prefetch_lines = blk.prefetch_lines;
+      fb.prefetch_per_step = blk.prefetch_per_step;
+      F::template accumulate<R>(fb, dst, NR);
     }
+  }
+
+  // The emulation's panel: [g][NR] bf16 pairs -> 2 x groups f32 rows of NR,
+  // odd k then even k of each pair. Returns out.
+  static const unsigned char* widen_panel(const unsigned char* panel, std::size_t groups, float* out) {
+    const auto* w = reinterpret_cast<const std::uint32_t*>(panel);
+    for (std::size_t g = 0; g < groups; ++g, w += NR, out += 2 * NR)
+      for (std::size_t v = 0; v < NV; ++v) {
+        const U x = U::load_aligned(w + v * W);
+        xsimd::bitwise_cast<B>(x & U(0xffff0000u)).store_aligned(out + v * W);
+        xsimd::bitwise_cast<B>(x << 16).store_aligned(out + NR + v * W);
+      }
+    return reinterpret_cast<const unsigned char*>(out - 2 * groups * NR);
   }
 
  private:

@@ -44,6 +44,7 @@ struct GemmI8Tile {
   static constexpr std::size_t NR = F::NR;
   static constexpr std::size_t KU = 4;  // groups per prefetch slot
   static constexpr bool kScaled = true;
+  static constexpr bool kWidensPanel = false;
 
   static std::size_t groups(std::size_t K) { return lowp_round_up((K + 3) / 4, GroupAlign); }
   static std::size_t panel_bytes(std::size_t K) { return groups(K) * NR * 4; }

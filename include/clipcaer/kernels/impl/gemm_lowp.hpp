@@ -138,9 +138,18 @@ struct GemmLowp {
     const std::size_t m_blocks = (rows + MB - 1) / MB;
     const std::size_t mb_step = lowp_round_up((rows + m_blocks - 1) / m_blocks, MR);
     const std::size_t row_bytes = Tile::a_row_bytes(K);
-    // Prepared rows, then one float scale per row.
-    auto* abuf = reinterpret_cast<unsigned char*>(thread_scratch(mb_step * row_bytes / 4 + mb_step));
+    // Prepared rows, one float scale per row, then (tiles that widen their
+    // panel) the widened panel, 64-byte aligned.
+    const std::size_t wide_floats = [&] {
+      if constexpr (Tile::kWidensPanel)
+        return Tile::panel_floats(K);
+      else
+        return std::size_t{0};
+    }();
+    const std::size_t head_floats = mb_step * row_bytes / 4 + lowp_round_up(mb_step, 16);
+    auto* abuf = reinterpret_cast<unsigned char*>(thread_scratch(head_floats + wide_floats));
     float* a_scale = reinterpret_cast<float*>(abuf + mb_step * row_bytes);
+    float* wide = reinterpret_cast<float*>(abuf) + head_floats;
     const unsigned char* packed = b.data.data();
     const std::size_t panels = (b.n + NR - 1) / NR;
     // int8 panels are followed by the column sums and scales.
@@ -159,6 +168,8 @@ struct GemmLowp {
         const std::size_t p = j / NR;
         const unsigned char* w = packed + p * panel_bytes;
         const unsigned char* next = j + NR < n1 ? w + panel_bytes : nullptr;
+        const unsigned char* tile_w = w;
+        if constexpr (Tile::kWidensPanel) tile_w = Tile::widen_panel(w, groups, wide);
         const std::size_t ncols = NR < n1 - j ? NR : n1 - j;
         std::size_t i = mb;
         for (std::size_t t = 0; t < tiles; ++t) {
@@ -168,7 +179,7 @@ struct GemmLowp {
           blk.a = abuf + (i - mb) * row_bytes;
           blk.lda = row_bytes;
           blk.a_scale = a_scale + (i - mb);
-          blk.w = w;
+          blk.w = tile_w;
           blk.groups = groups;
           blk.w_sum = sums ? sums + p * NR : nullptr;
           blk.w_scale = scales ? scales + p * NR : nullptr;
