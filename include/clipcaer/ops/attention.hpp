@@ -19,41 +19,48 @@ struct AttentionShape {
   bool causal;
 };
 
+// The kernel's arguments for head h of sequence b (no next head to prefetch).
+inline kernels::AttentionArgs head_args(const float* qkv, float* out, const AttentionShape& s, std::size_t b,
+                                        std::size_t h, float* scratch) {
+  const std::size_t inner = s.heads * s.head_dim;
+  kernels::AttentionArgs a;
+  a.q = qkv + b * s.seq_len * 3 * inner + h * s.head_dim;
+  a.k = a.q + inner;
+  a.v = a.q + 2 * inner;
+  a.ld_qkv = 3 * inner;
+  a.out = out + b * s.seq_len * inner + h * s.head_dim;
+  a.ld_out = inner;
+  a.seq_len = s.seq_len;
+  a.head_dim = s.head_dim;
+  a.scale = s.scale;
+  a.causal = s.causal;
+  a.scratch = scratch;
+  return a;
+}
+
+// Every head of sequences [b0, b1) on the calling thread, one scratch slice
+// (attention_scratch_floats) for all. The same bits as self_attention().
+inline void self_attention_seqs(const Context& ctx, const float* qkv, float* out, const AttentionShape& s,
+                                std::size_t b0, std::size_t b1, float* scratch) {
+  for (std::size_t b = b0; b < b1; ++b)
+    for (std::size_t h = 0; h < s.heads; ++h) {
+      kernels::AttentionArgs a = head_args(qkv, out, s, b, h, scratch);
+      // Prefetch the next head, or the next sequence's first.
+      a.next_q = h + 1 < s.heads  ? a.q + s.head_dim
+                 : b + 1 < b1       ? head_args(qkv, out, s, b + 1, 0, scratch).q
+                                    : nullptr;
+      ctx.kernels.attention(a);
+    }
+}
+
 // qkv: (batch * seq_len) rows of 3 * inner floats, [q | k | v], head h at
 // columns h * head_dim of each part. out: (batch * seq_len) rows of inner floats.
 // scratch: grown here if needed. A task runs a few heads of one sequence in a
 // row (telling the kernel which head comes next, so it can prefetch it), about
 // 4 tasks per thread; each task owns a scratch slice, so results do not depend
 // on which thread runs a task.
-// Every head of sequences [b0, b1) on the calling thread, one scratch slice
-// (attention_scratch_floats) for all. The same bits as self_attention().
-inline void self_attention_seqs(const Context& ctx, const float* qkv, float* out, const AttentionShape& s,
-                                std::size_t b0, std::size_t b1, float* scratch) {
-  const std::size_t inner = s.heads * s.head_dim;
-  for (std::size_t b = b0; b < b1; ++b) {
-    const float* seq = qkv + b * s.seq_len * 3 * inner;
-    for (std::size_t h = 0; h < s.heads; ++h) {
-      kernels::AttentionArgs a;
-      a.q = seq + h * s.head_dim;
-      a.k = a.q + inner;
-      a.v = a.q + 2 * inner;
-      a.ld_qkv = 3 * inner;
-      a.out = out + b * s.seq_len * inner + h * s.head_dim;
-      a.ld_out = inner;
-      a.seq_len = s.seq_len;
-      a.head_dim = s.head_dim;
-      a.scale = s.scale;
-      a.causal = s.causal;
-      a.scratch = scratch;
-      a.next_q = h + 1 < s.heads ? a.q + s.head_dim : (b + 1 < b1 ? seq + s.seq_len * 3 * inner : nullptr);
-      ctx.kernels.attention(a);
-    }
-  }
-}
-
 inline void self_attention(const Context& ctx, const float* qkv, float* out, const AttentionShape& s,
                            AlignedBuffer<float>& scratch) {
-  const std::size_t inner = s.heads * s.head_dim;
   const std::size_t per_task = ctx.kernels.attention_scratch_floats(s.seq_len, s.head_dim);
   const std::size_t want = ctx.pool.size() * 4;
   const std::size_t heads_per_task =
@@ -64,20 +71,8 @@ inline void self_attention(const Context& ctx, const float* qkv, float* out, con
   ctx.pool.parallel_for(tasks, [&](std::size_t t) {
     const std::size_t b = t / groups, h0 = (t % groups) * heads_per_task;
     const std::size_t h1 = std::min(s.heads, h0 + heads_per_task);
-    const float* seq = qkv + b * s.seq_len * 3 * inner;
     for (std::size_t h = h0; h < h1; ++h) {
-      kernels::AttentionArgs a;
-      a.q = seq + h * s.head_dim;
-      a.k = a.q + inner;
-      a.v = a.q + 2 * inner;
-      a.ld_qkv = 3 * inner;
-      a.out = out + b * s.seq_len * inner + h * s.head_dim;
-      a.ld_out = inner;
-      a.seq_len = s.seq_len;
-      a.head_dim = s.head_dim;
-      a.scale = s.scale;
-      a.causal = s.causal;
-      a.scratch = scratch.data() + t * per_task;
+      kernels::AttentionArgs a = head_args(qkv, out, s, b, h, scratch.data() + t * per_task);
       a.next_q = h + 1 < h1 ? a.q + s.head_dim : nullptr;
       ctx.kernels.attention(a);
     }
