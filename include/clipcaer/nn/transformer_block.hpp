@@ -66,13 +66,14 @@ class TransformerBlock {
 
   // Sequences per task of the by-sequence schedule, 0 where it does not pay:
   // about kRowsPerTask rows per task (a few of the GEMM's 96-row blocks) and
-  // at least 2 tasks per thread, for balance; fewer sequences than that (the
-  // temporal encoders, a short text batch) run op by op.
-  static constexpr std::size_t kRowsPerTask = 384;
+  // at least 2 tasks per thread, for balance. A task under kMinRows rows
+  // (many threads, or few sequences: the temporal encoders, a short text
+  // batch) would read every weight for too few rows; those run op by op,
+  // where a GEMM also splits its columns across threads.
+  static constexpr std::size_t kRowsPerTask = 384, kMinRows = 96;
   static std::size_t sequences_per_task(std::size_t batch, std::size_t seq, std::size_t threads) {
-    const std::size_t want = std::max<std::size_t>(1, (kRowsPerTask + seq / 2) / std::max<std::size_t>(1, seq));
-    const std::size_t most = batch / (2 * std::max<std::size_t>(1, threads));
-    return most == 0 ? 0 : std::min(want, most);
+    const std::size_t n = group_size(batch, seq, threads);
+    return batch < 2 * std::max<std::size_t>(1, threads) || n * seq < kMinRows ? 0 : n;
   }
 
   // x: batch sequences of seq rows, width floats each; updated in place.
@@ -86,8 +87,10 @@ class TransformerBlock {
     const float scale = 1.0f / std::sqrt(static_cast<float>(shape_.head_dim));
     const ops::AttentionShape as{batch, seq, shape_.heads, shape_.head_dim, scale, causal};
 
-    std::size_t per_task = schedule == Schedule::by_op ? 0 : sequences_per_task(batch, seq, ctx.pool.size());
-    if (schedule == Schedule::by_sequence && per_task == 0) per_task = 1;
+    const std::size_t threads = ctx.pool.size();
+    const std::size_t per_task = schedule == Schedule::by_op        ? 0
+                                 : schedule == Schedule::automatic ? sequences_per_task(batch, seq, threads)
+                                                                   : group_size(batch, seq, threads);
     if (per_task == 0) {
       norm1_.forward(ctx, x, w, normed, w, rows);
       qkv_.forward(ctx, normed, rows, w, qkv, 3 * inner);
@@ -122,6 +125,13 @@ class TransformerBlock {
   }
 
  private:
+  // Sequences per task by the row target and 2 tasks per thread, at least 1.
+  static std::size_t group_size(std::size_t batch, std::size_t seq, std::size_t threads) {
+    const std::size_t want = std::max<std::size_t>(1, (kRowsPerTask + seq / 2) / std::max<std::size_t>(1, seq));
+    const std::size_t most = std::max<std::size_t>(1, batch / (2 * std::max<std::size_t>(1, threads)));
+    return std::min(want, most);
+  }
+
   BlockShape shape_;
   LayerNorm norm1_, norm2_;
   Linear qkv_, out_, fc1_, fc2_;
