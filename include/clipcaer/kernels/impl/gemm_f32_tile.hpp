@@ -74,6 +74,16 @@ struct GemmF32Tile {
   static constexpr std::size_t NR = NV * W;
   static constexpr std::size_t KU = 4;  // k unroll; one prefetch per KU steps
 
+  // acc + a * b, rounded once. xsimd 8 has no AVX-512 fma kernel: its
+  // generic a * b + c is fused only where the compiler contracts it (not
+  // under the sanitizers), and the asm tile always fuses.
+  static B fused(B a, B b, B acc) {
+#if defined(__AVX512F__)
+    if constexpr (W == 16) return B(_mm512_fmadd_ps(a, b, acc));
+#endif
+    return xsimd::fma(a, b, acc);
+  }
+
   template <std::size_t R>
   static inline void step(B (&acc)[R][NV], const float* a, std::size_t lda, const float* w) {
     B b[NV];
@@ -83,7 +93,7 @@ struct GemmF32Tile {
     for (std::size_t r = 0; r < R; ++r) {
       const B av(a[r * lda]);
 #pragma GCC unroll 8
-      for (std::size_t v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(av, b[v], acc[r][v]);
+      for (std::size_t v = 0; v < NV; ++v) acc[r][v] = fused(av, b[v], acc[r][v]);
     }
   }
 
