@@ -169,35 +169,14 @@ struct GemmI8Tile {
     if constexpr (Vnni) {
       static_assert(W == 16 || W == 8, "vpdpbusd tiles are zmm or ymm tiles");
 #if defined(__AVX512VNNI__)
-      if constexpr (W == 16) {
-        __m512i acc[R][NV];
-#pragma GCC unroll 8
-        for (std::size_t r = 0; r < R; ++r)
-#pragma GCC unroll 8
-          for (std::size_t v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_si512();
-        lowp_dot_tile<R, NV, NR, KU, 64>(blk, acc,
-                                              [](__m512i c, __m512i a, __m512i b) { return _mm512_dpbusd_epi32(c, a, b); });
-#pragma GCC unroll 8
-        for (std::size_t r = 0; r < R; ++r)
-#pragma GCC unroll 8
-          for (std::size_t v = 0; v < NV; ++v) _mm512_store_si512(&sums[r][v * W], acc[r][v]);
-      }
+      if constexpr (W == 16)
+        lowp_dot_int_sums<R, NV, NR, KU, 64>(blk, sums,
+                                             [](__m512i c, __m512i a, __m512i b) { return _mm512_dpbusd_epi32(c, a, b); });
 #endif
 #if defined(__AVXVNNI__)
-      if constexpr (W == 8) {  // AVX-VNNI (Alder Lake and later without AVX-512): the VEX ymm form
-        __m256i acc[R][NV];
-#pragma GCC unroll 8
-        for (std::size_t r = 0; r < R; ++r)
-#pragma GCC unroll 8
-          for (std::size_t v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_si256();
-        lowp_dot_tile<R, NV, NR, KU, 32>(
-            blk, acc, [](__m256i c, __m256i a, __m256i b) { return _mm256_dpbusd_avx_epi32(c, a, b); });
-#pragma GCC unroll 8
-        for (std::size_t r = 0; r < R; ++r)
-#pragma GCC unroll 8
-          for (std::size_t v = 0; v < NV; ++v)
-            _mm256_store_si256(reinterpret_cast<__m256i*>(&sums[r][v * W]), acc[r][v]);
-      }
+      if constexpr (W == 8)  // AVX-VNNI (Alder Lake and later without AVX-512): the VEX ymm form
+        lowp_dot_int_sums<R, NV, NR, KU, 32>(
+            blk, sums, [](__m256i c, __m256i a, __m256i b) { return _mm256_dpbusd_avx_epi32(c, a, b); });
 #endif
     } else {
       typename L::V acc[R][NV];

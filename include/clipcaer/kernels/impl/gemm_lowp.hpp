@@ -63,6 +63,8 @@ struct LowpDotVec<64> {
   using V = __m512i;
   static __m512i load(const unsigned char* p) { return _mm512_load_si512(p); }
   static __m512i set1(std::int32_t x) { return _mm512_set1_epi32(x); }
+  static __m512i zero() { return _mm512_setzero_si512(); }
+  static void store(std::int32_t* p, __m512i x) { _mm512_store_si512(p, x); }
 };
 #endif
 template <>
@@ -70,6 +72,8 @@ struct LowpDotVec<32> {
   using V = __m256i;
   static __m256i load(const unsigned char* p) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(p)); }
   static __m256i set1(std::int32_t x) { return _mm256_set1_epi32(x); }
+  static __m256i zero() { return _mm256_setzero_si256(); }
+  static void store(std::int32_t* p, __m256i x) { _mm256_store_si256(reinterpret_cast<__m256i*>(p), x); }
 };
 
 // The register tile of the dot-product instructions (vdpbf16ps, vpdpbusd on
@@ -95,6 +99,23 @@ inline void lowp_dot_tile(const GemmLowpBlock& blk, Acc (&acc)[R][NV], Dot dot) 
       for (std::size_t v = 0; v < NV; ++v) acc[r][v] = dot(acc[r][v], ab, wv[v]);
     }
   }
+}
+
+// The same tile with int32 sums (vpdpbusd), from zero, stored to sums.
+template <std::size_t R, std::size_t NV, std::size_t NR, std::size_t KU, std::size_t VecBytes, class Dot>
+inline void lowp_dot_int_sums(const GemmLowpBlock& blk, std::int32_t (&sums)[R][NR], Dot dot) {
+  using V = LowpDotVec<VecBytes>;
+  constexpr std::size_t lanes = VecBytes / 4;
+  typename V::V acc[R][NV];
+#pragma GCC unroll 8
+  for (std::size_t r = 0; r < R; ++r)
+#pragma GCC unroll 8
+    for (std::size_t v = 0; v < NV; ++v) acc[r][v] = V::zero();
+  lowp_dot_tile<R, NV, NR, KU, VecBytes>(blk, acc, dot);
+#pragma GCC unroll 8
+  for (std::size_t r = 0; r < R; ++r)
+#pragma GCC unroll 8
+    for (std::size_t v = 0; v < NV; ++v) V::store(&sums[r][v * lanes], acc[r][v]);
 }
 #endif
 
