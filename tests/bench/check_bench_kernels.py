@@ -7,6 +7,7 @@ and summarize.py shows it.
 usage: check_bench_kernels.py BENCH_KERNELS SUMMARIZE_PY
 """
 import json
+import math
 import subprocess
 import sys
 import tempfile
@@ -48,7 +49,9 @@ def main():
             if want:
                 # Against the single-thread ceiling measured at start.
                 assert abs(b["mix_frac"] - b["FLOPS"] / (peaks[MIX[family]] * 1e9)) < 1e-6 * b["mix_frac"] + 1e-9
-                assert 0 < b["mix_frac"] < 2, (b["run_name"], b["mix_frac"])
+                # No upper bound: the ratio of two timings moves with the load (a
+                # loaded start gave 2.1 in CI), and tests here assert no timings.
+                assert math.isfinite(b["mix_frac"]) and b["mix_frac"] > 0, (b["run_name"], b["mix_frac"])
 
         table = subprocess.run([sys.executable, summarize, str(out)], capture_output=True, text=True, timeout=60)
         assert table.returncode == 0, table.stdout + table.stderr
