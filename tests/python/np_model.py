@@ -29,21 +29,38 @@ def attention(q, k, v, heads, scale, causal=False):
     return (softmax(s) @ split(v)).transpose(1, 0, 2).reshape(n, -1)
 
 
+def round_to_bfloat16(x):
+    """x rounded to the nearest bfloat16 (ties to even), as float64."""
+    bits = np.asarray(x, np.float32).view(np.uint32).astype(np.uint64)
+    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+    return bits.astype(np.uint32).view(np.float32).astype(np.float64)
+
+
 class NumpyModel:
-    def __init__(self, tensors, config):
+    """visual_rounding: None, or a function applied to both operands (the
+    activations and the weights) of the image tower's residual-block Linears,
+    the layers that a reduced `dtype` stores in that type."""
+
+    def __init__(self, tensors, config, visual_rounding=None):
         self.t = {k: np.asarray(v, np.float64) for k, v in tensors.items() if v.dtype.kind == "f"}
         self.c = config
+        self.visual_rounding = visual_rounding
 
-    def block(self, prefix, x, heads, causal=False):
+    def block(self, prefix, x, heads, causal=False, rounding=None):
         t = self.t
+        r = rounding or (lambda a: a)
+
+        def linear(a, name):
+            return r(a) @ r(t[prefix + name + "weight"]).T + t[prefix + name + "bias"]
+
         h = layer_norm(x, t[prefix + "ln_1.weight"], t[prefix + "ln_1.bias"])
-        q, k, v = np.split(h @ t[prefix + "attn.in_proj_weight"].T + t[prefix + "attn.in_proj_bias"], 3, axis=-1)
+        q, k, v = np.split(linear(h, "attn.in_proj_"), 3, axis=-1)
         a = attention(q, k, v, heads, (x.shape[-1] // heads) ** -0.5, causal)
-        x = x + a @ t[prefix + "attn.out_proj.weight"].T + t[prefix + "attn.out_proj.bias"]
+        x = x + linear(a, "attn.out_proj.")
         h = layer_norm(x, t[prefix + "ln_2.weight"], t[prefix + "ln_2.bias"])
-        h = h @ t[prefix + "mlp.c_fc.weight"].T + t[prefix + "mlp.c_fc.bias"]
+        h = linear(h, "mlp.c_fc.")
         h = h / (1 + np.exp(-1.702 * h))
-        return x + h @ t[prefix + "mlp.c_proj.weight"].T + t[prefix + "mlp.c_proj.bias"]
+        return x + linear(h, "mlp.c_proj.")
 
     def encode_image(self, image):
         """(3, S, S) -> (E,), no normalisation of the input here."""
@@ -54,7 +71,7 @@ class NumpyModel:
         x = np.concatenate([t["visual.class_embedding"][None], x]) + t["visual.positional_embedding"]
         x = layer_norm(x, t["visual.ln_pre.weight"], t["visual.ln_pre.bias"])
         for i in range(v["layers"]):
-            x = self.block(f"visual.transformer.resblocks.{i}.", x, v["heads"])
+            x = self.block(f"visual.transformer.resblocks.{i}.", x, v["heads"], rounding=self.visual_rounding)
         return layer_norm(x[0], t["visual.ln_post.weight"], t["visual.ln_post.bias"]) @ t["visual.proj"]
 
     def encode_clip_image(self, image):
