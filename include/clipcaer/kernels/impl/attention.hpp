@@ -30,6 +30,13 @@ struct AttentionF32 {
 
   static constexpr std::size_t pad(std::size_t n) { return (n + W - 1) / W * W; }
 
+  // 0, 1, ..., W - 1 (exact in float for any key index here).
+  static B iota() {
+    alignas(64) float v[W];
+    for (std::size_t i = 0; i < W; ++i) v[i] = static_cast<float>(i);
+    return B::load_aligned(v);
+  }
+
   // K^T (head_dim x pad(seq)), Q and V as contiguous rows (seq x pad(head_dim)),
   // R score rows (R x pad(seq)); a multiple of 16 floats.
   static std::size_t scratch_floats(std::size_t seq_len, std::size_t head_dim) {
@@ -127,9 +134,17 @@ struct AttentionF32 {
             for (std::size_t u = 0; u < NV; ++u) acc[r][u] = xsimd::fma(qv, kv[u], acc[r][u]);
           }
         }
-        const B scale(a.scale);
-        for (std::size_t r = 0; r < Rr; ++r)
-          for (std::size_t u = 0; u < NV; ++u) (acc[r][u] * scale).store_unaligned(sc + r * Sp + c + u * W);
+        // Keys past a row's last (padding, or causal) stored as -inf here, in
+        // registers: writing them into the row afterwards made the next loads
+        // of that vector wait for the stores to retire.
+        const B scale(a.scale), ninf(-std::numeric_limits<float>::infinity());
+        for (std::size_t r = 0; r < Rr; ++r) {
+          const B keys(static_cast<float>(a.causal ? i0 + r + 1 : S));
+          for (std::size_t u = 0; u < NV; ++u) {
+            const B key = iota() + B(static_cast<float>(c + u * W));
+            xsimd::select(key < keys, acc[r][u] * scale, ninf).store_unaligned(sc + r * Sp + c + u * W);
+          }
+        }
         c += (NV - CV) * W;  // the loop adds CV * W
       });
 
@@ -137,8 +152,6 @@ struct AttentionF32 {
     float inv_sum[Rr];
     for (std::size_t r = 0; r < Rr; ++r) {
       float* row = sc + r * Sp;
-      const std::size_t keys = a.causal ? i0 + r + 1 : S;
-      std::fill(row + keys, row + L, -std::numeric_limits<float>::infinity());
       B m = B::load_unaligned(row);
       for (std::size_t j = W; j < L; j += W) m = xsimd::max(m, B::load_unaligned(row + j));
       const B mx(E::hmax(m));
