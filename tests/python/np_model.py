@@ -4,6 +4,8 @@ converted files and the goldens agree (shared/docs/MODEL.md)."""
 
 import numpy as np
 
+from st_format import bf16_bits_to_f32, f32_to_bf16_bits
+
 CLIP_MEAN = np.array([0.48145466, 0.4578275, 0.40821073])
 CLIP_STD = np.array([0.26862954, 0.26130258, 0.27577711])
 
@@ -30,10 +32,8 @@ def attention(q, k, v, heads, scale, causal=False):
 
 
 def round_to_bfloat16(x):
-    """x rounded to the nearest bfloat16 (ties to even), as float64."""
-    bits = np.asarray(x, np.float32).view(np.uint32).astype(np.uint64)
-    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
-    return bits.astype(np.uint32).view(np.float32).astype(np.float64)
+    """x rounded to the nearest bfloat16 (ties to even, the converter's rounding), as float64."""
+    return bf16_bits_to_f32(f32_to_bf16_bits(x)).astype(np.float64)
 
 
 class NumpyModel:
