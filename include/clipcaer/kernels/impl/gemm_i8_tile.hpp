@@ -6,9 +6,10 @@
 // column sums (int32, all panels) and column scales (float, all panels).
 // With AVX512_VNNI (Vnni), vpdpbusd multiplies unsigned by signed bytes: A
 // rows are stored as q + 128 (u8) and 128 x column sum is subtracted at the
-// end. Without it, pmaddwd on sign-extended 16-bit pairs (A rows stored as
-// int16 in the order a0 a2 a1 a3). Integer sums are exact, so every table
-// computes the same sums, bit for bit.
+// end. Without it, pmaddwd on 16-bit pairs: GemmLowp sign-extends each
+// panel once per row block (widen_panel), A rows are stored as int16 in the
+// order a0 a2 a1 a3. Integer sums are exact, so every table computes the
+// same sums, bit for bit.
 #pragma once
 
 #include <cmath>
@@ -44,7 +45,10 @@ struct GemmI8Tile {
   static constexpr std::size_t NR = F::NR;
   static constexpr std::size_t KU = 4;  // groups per prefetch slot
   static constexpr bool kScaled = true;
-  static constexpr bool kWidensPanel = false;
+  // Without VNNI, GemmLowp sign-extends each panel to 16-bit pairs
+  // (widen_panel) once per row block, before its tiles run.
+  static constexpr bool kWidensPanel = !Vnni;
+  static std::size_t panel_floats(std::size_t K) { return Vnni ? 0 : 2 * groups(K) * NR; }
 
   static std::size_t groups(std::size_t K) { return lowp_round_up((K + 3) / 4, GroupAlign); }
   static std::size_t panel_bytes(std::size_t K) { return groups(K) * NR * 4; }
@@ -184,19 +188,27 @@ struct GemmI8Tile {
       for (std::size_t r = 0; r < R; ++r)
 #pragma GCC unroll 8
         for (std::size_t v = 0; v < NV; ++v) acc[r][v] = L::zero();
+      // blk.w is the widened panel: per group, NR even pairs then NR odd pairs.
+      // Per half group: NV panel vectors, then per row one broadcast of A and
+      // NV pmaddwd + add: 12 accumulators + 2 + 1 fit AVX2's 16 registers.
+      // L::opaque keeps GCC from hoisting the rows' broadcasts together and
+      // from re-associating the sums across half groups (either kept more
+      // values live and spilled the accumulators).
       const unsigned char* w = blk.w;
       const unsigned char* a = blk.a;
       std::size_t line = 0;
-      for (std::size_t g = 0; g < blk.groups; ++g, w += NR * 4, a += 8) {
+      for (std::size_t g = 0; g < blk.groups; ++g, w += NR * 8, a += 8) {
         lowp_prefetch<KU>(blk, g, line);
 #pragma GCC unroll 8
-        for (std::size_t v = 0; v < NV; ++v) {
-          const typename L::V x = L::load(w + v * W * 4);
-          const typename L::V even = L::even_bytes(x), odd = L::odd_bytes(x);
+        for (std::size_t h = 0; h < 2; ++h) {
+          typename L::V x[NV];
+#pragma GCC unroll 8
+          for (std::size_t v = 0; v < NV; ++v) x[v] = L::load(w + h * NR * 4 + v * W * 4);
 #pragma GCC unroll 8
           for (std::size_t r = 0; r < R; ++r) {
-            const typename L::V ae = L::broadcast(a + r * blk.lda), ao = L::broadcast(a + r * blk.lda + 4);
-            acc[r][v] = L::add(acc[r][v], L::add(L::madd16(even, ae), L::madd16(odd, ao)));
+            const typename L::V b = L::opaque(L::broadcast(a + r * blk.lda + 4 * h));
+#pragma GCC unroll 8
+            for (std::size_t v = 0; v < NV; ++v) acc[r][v] = L::opaque(L::add(acc[r][v], L::madd16(x[v], b)));
           }
         }
       }
@@ -208,6 +220,20 @@ struct GemmI8Tile {
 #pragma GCC unroll 8
     for (std::size_t r = 0; r < R; ++r)
       dequantize_row(sums[r], Vnni ? blk.w_sum : nullptr, blk.w_scale, blk.a_scale[r], NR, dst + r * NR);
+  }
+
+  // Without VNNI: per group, the panel's int8 quads sign-extended to 16-bit
+  // pairs, NR even pairs (k0, k2) then NR odd pairs (k1, k3), the order of
+  // the prepared A rows (a0 a2 a1 a3). Returns out.
+  static const unsigned char* widen_panel(const unsigned char* panel, std::size_t groups, float* out) {
+    auto* dst = reinterpret_cast<std::int32_t*>(out);
+    for (std::size_t g = 0; g < groups; ++g, panel += NR * 4, dst += 2 * NR)
+      for (std::size_t v = 0; v < NV; ++v) {
+        const typename L::V x = L::load(panel + v * W * 4);
+        L::store(dst + v * W, L::even_bytes(x));
+        L::store(dst + NR + v * W, L::odd_bytes(x));
+      }
+    return reinterpret_cast<const unsigned char*>(out);
   }
 
   // dst = float(sum - 128 x w_sum) x w_scale x a_scale over the vectors

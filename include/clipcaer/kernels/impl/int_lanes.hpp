@@ -17,6 +17,17 @@
 namespace clipcaer::kernels {
 inline namespace CLIPCAER_KERNEL_NS {
 
+// The value unchanged, but the compiler may neither merge it with an equal
+// one nor move its computation across other opaque values: a register tile
+// loads each row's operand where it is used instead of hoisting them all.
+template <class V>
+inline V lanes_opaque(V v) {
+#if defined(__GNUC__)
+  asm volatile("" : "+v"(v));
+#endif
+  return v;
+}
+
 // Portable fallback: W lanes in an array.
 template <std::size_t W>
 struct IntLanes {
@@ -69,6 +80,7 @@ struct IntLanes {
     }
     return a;
   }
+  static V opaque(V v) { return v; }
   static void store(std::int32_t* p, V v) { std::memcpy(p, v.x, sizeof(v.x)); }
 };
 
@@ -87,6 +99,7 @@ struct IntLanes<16> {
   static V madd16(V a, V b) { return _mm512_madd_epi16(a, b); }
   static V even_bytes(V a) { return _mm512_srai_epi16(_mm512_slli_epi16(a, 8), 8); }
   static V odd_bytes(V a) { return _mm512_srai_epi16(a, 8); }
+  static V opaque(V v) { return lanes_opaque(v); }
   static void store(std::int32_t* p, V v) { _mm512_store_si512(p, v); }
 };
 #endif
@@ -106,6 +119,7 @@ struct IntLanes<8> {
   static V madd16(V a, V b) { return _mm256_madd_epi16(a, b); }
   static V even_bytes(V a) { return _mm256_srai_epi16(_mm256_slli_epi16(a, 8), 8); }
   static V odd_bytes(V a) { return _mm256_srai_epi16(a, 8); }
+  static V opaque(V v) { return lanes_opaque(v); }
   static void store(std::int32_t* p, V v) { _mm256_store_si256(reinterpret_cast<__m256i*>(p), v); }
 };
 #endif
@@ -125,6 +139,7 @@ struct IntLanes<4> {
   static V madd16(V a, V b) { return _mm_madd_epi16(a, b); }
   static V even_bytes(V a) { return _mm_srai_epi16(_mm_slli_epi16(a, 8), 8); }
   static V odd_bytes(V a) { return _mm_srai_epi16(a, 8); }
+  static V opaque(V v) { return lanes_opaque(v); }
   static void store(std::int32_t* p, V v) { _mm_store_si128(reinterpret_cast<__m128i*>(p), v); }
 };
 #endif
