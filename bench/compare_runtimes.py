@@ -208,6 +208,22 @@ def machine():
     return info
 
 
+def check_torch_blas(sides, smoke):
+    """Debian's torch calls whatever libblas.so.3 points to; the reference BLAS (blas/libblas.so.3*) runs
+    GEMMs ~40x slower than OpenBLAS and would make PyTorch a straw man."""
+    for name, w in sides:
+        blas = w.ready["versions"].get("torch BLAS", "") if isinstance(w, Worker) else ""
+        if any(part.startswith("blas/") for part in blas.split(", ")):
+            msg = (f"PyTorch runs on the reference BLAS ({blas}); install an optimised one, e.g. "
+                   "`apt-get install libopenblas0-pthread`, for a fair baseline")
+            if not smoke:
+                for _, other in sides:
+                    if isinstance(other, Worker):
+                        other.close()
+                sys.exit(f"compare_runtimes.py: {msg}")
+            print(f"note: {msg}", flush=True)
+
+
 def wrap(text, indent=""):
     return textwrap.fill(text, 78, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
 
@@ -215,7 +231,8 @@ def wrap(text, indent=""):
 def doc_block(report):
     m, v, la = report["machine"], report["versions"], report["loadavg"]
     flags = ", ".join(f"{k} {'yes' if ok else 'no'}" for k, ok in m["flags"].items())
-    vers = ", ".join(f"{k} {v[k]}" for k in ("clipcaer", "torch", "onnxruntime", "numpy", "python") if k in v)
+    vers = ", ".join(f"{k} {v[k]}" for k in ("clipcaer", "torch", "torch BLAS", "onnxruntime", "numpy", "python")
+                     if k in v)
     if "onnxruntime python" in v:
         vers += f" (ONNX Runtime's Python: {v['onnxruntime python']})"
     n = report["frames"]
@@ -303,6 +320,7 @@ def main():
             onnx_note = ensure_onnx(files, args)
             print(f"ONNX: {onnx_note}", flush=True)
         sides = start_sides(args, files, bool(ort))
+        check_torch_blas(sides, args.smoke)
         times, logits, peaks = measure(sides, args.repeats)
     rows = summarize(sides, times, logits, peaks)
 

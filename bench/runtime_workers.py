@@ -62,6 +62,18 @@ def load_torch(args, threads):
     return model, text
 
 
+def blas_library():
+    """The BLAS this process mapped, e.g. 'openblas-pthread/libblas.so.3' (Debian's torch uses whatever
+    libblas.so.3 points to: the reference BLAS, ~40x slower, unless an optimised one is installed)."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if len(line.split()) >= 6 and "blas" in line.split()[-1]}
+    except OSError:
+        return None
+    return ", ".join(sorted(os.path.join(os.path.basename(os.path.dirname(p)), os.path.basename(p))
+                            for p in paths)) or None
+
+
 def make_torch(args, faces, frames):
     import torch
     model, text = load_torch(args, args.threads)
@@ -71,7 +83,10 @@ def make_torch(args, faces, frames):
         with torch.inference_mode():
             video = model.video_features(f, c)["video_features"]
             return model.logits(video, text)[0].numpy()
-    return run, {"torch": torch.__version__}
+    versions = {"torch": torch.__version__}
+    if blas_library():
+        versions["torch BLAS"] = blas_library()
+    return run, versions
 
 
 def make_clipcaer(args, faces, frames):

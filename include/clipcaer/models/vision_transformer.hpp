@@ -24,10 +24,16 @@ class VisionTransformer {
     const std::size_t w = c.width, p = c.patch_size;
     // conv1.weight (W, 3, P, P) is already the (W, 3*P*P) matrix for im2col rows (c, ky, kx).
     AlignedBuffer<float> conv = lc.reader.floats("visual.conv1.weight", {w, 3, p, p});
-    // lc.weight_type applies to the residual blocks; the first layer (raw pixels)
-    // and the projection stay float32: they cost ~3 % of the tower and set the accuracy.
+    // lc.weight_type applies to the residual blocks. The first layer (raw
+    // pixels) stays float32 for float32 and bfloat16, and is bfloat16 for int8:
+    // int8 there doubled the demo model's logits error, while in float32 it
+    // was ~8 % of an int8 clip (docs/performance.md, "What is reduced").
+    // The projection stays float32.
     const nn::LoadContext f32{lc.reader, lc.kernels, kernels::WeightType::f32};
-    patch_embed_.set(f32, conv.data(), w, 3 * p * p);
+    const nn::LoadContext first{lc.reader, lc.kernels,
+                                lc.weight_type == kernels::WeightType::i8 ? kernels::WeightType::bf16
+                                                                          : kernels::WeightType::f32};
+    patch_embed_.set(first, conv.data(), w, 3 * p * p);
     class_embedding_ = lc.reader.floats("visual.class_embedding", {w});
     positional_embedding_ = lc.reader.floats("visual.positional_embedding", {c.tokens(), w});
     ln_pre_.load(lc, "visual.ln_pre", w);
@@ -40,6 +46,7 @@ class VisionTransformer {
   }
 
   const VisionConfig& config() const noexcept { return cfg_; }
+  const nn::Linear& patch_embed() const noexcept { return patch_embed_; }
   std::size_t embed_dim() const noexcept { return embed_dim_; }
 
   // images: n x 3 x S x S floats (already normalised as the model expects);

@@ -49,6 +49,13 @@ inline void prefetch_l2(const void* p) {
   (void)p;
 #endif
 }
+inline void prefetch_l2_write(void* p) {
+#if defined(__GNUC__)
+  __builtin_prefetch(p, 1, 2);
+#else
+  (void)p;
+#endif
+}
 
 // One micro-kernel call: rows a[r * lda + k] for k in [0, kc), W slice w[k * NR + c].
 struct GemmF32Block {
@@ -204,9 +211,22 @@ struct GemmF32Tile {
   }
 
   // Rows [i0, i0 + R) x columns [j0, j0 + ncols) of C, one K block.
+  // The epilogue's lines of C (and of the residual, when it is not C) toward
+  // L2 before a tile's last K block, so they do not arrive from L3 or memory
+  // at its end (gemm_lowp.hpp, where the short int8 loop gains most).
+  template <std::size_t R>
+  static void prefetch_output(const GemmArgs& g, std::size_t i0, std::size_t j0, std::size_t ncols) {
+    for (std::size_t r = 0; r < R; ++r)
+      for (std::size_t c = 0; c < ncols; c += 64 / sizeof(float)) {
+        prefetch_l2_write(g.c + (i0 + r) * g.ldc + j0 + c);
+        if (g.residual && g.residual != g.c) prefetch_l2(g.residual + (i0 + r) * g.ldr + j0 + c);
+      }
+  }
+
   template <std::size_t R>
   static void run(const GemmArgs& g, const GemmF32Block& blk, std::size_t i0, std::size_t j0, std::size_t ncols) {
     if (blk.part_out) return accumulate<R>(blk, blk.part_out, blk.ldp);
+    prefetch_output<R>(g, i0, j0, ncols);
     alignas(64) float acc[R * NR];
     accumulate<R>(blk, acc, NR);
     finish<R>(g, acc, i0, j0, ncols);
