@@ -67,9 +67,10 @@ def blas_library():
     libblas.so.3 points to: the reference BLAS, ~40x slower, unless an optimised one is installed)."""
     try:
         with open("/proc/self/maps") as f:
-            paths = {line.split()[-1] for line in f if len(line.split()) >= 6 and "blas" in line.split()[-1]}
+            fields = [line.split() for line in f]
     except OSError:
         return None
+    paths = {x[-1] for x in fields if len(x) >= 6 and "blas" in x[-1]}  # the 6th field: the mapped file
     return ", ".join(sorted(os.path.join(os.path.basename(os.path.dirname(p)), os.path.basename(p))
                             for p in paths)) or None
 
@@ -84,8 +85,9 @@ def make_torch(args, faces, frames):
             video = model.video_features(f, c)["video_features"]
             return model.logits(video, text)[0].numpy()
     versions = {"torch": torch.__version__}
-    if blas_library():
-        versions["torch BLAS"] = blas_library()
+    blas = blas_library()
+    if blas:
+        versions["torch BLAS"] = blas
     return run, versions
 
 

@@ -250,9 +250,7 @@ const Parts* load_parts(benchmark::State& state, const std::string& dtype) {
       // only; the patch embedding is bfloat16 for int8, else float32; the
       // temporal encoders and fusion head stay float32.
       const nn::LoadContext f32{reader, *p.table, kernels::WeightType::f32};
-      const nn::LoadContext first{reader, *p.table,
-                                  lc.weight_type == kernels::WeightType::i8 ? kernels::WeightType::bf16
-                                                                            : kernels::WeightType::f32};
+      const nn::LoadContext first{reader, *p.table, models::VisionTransformer::patch_embed_type(lc.weight_type)};
       const auto& v = p.config.vision;
       const std::size_t w = v.width, heads = v.heads;
       const nn::BlockNames n = nn::BlockNames::clip("visual.transformer.resblocks.0.");

@@ -24,16 +24,10 @@ class VisionTransformer {
     const std::size_t w = c.width, p = c.patch_size;
     // conv1.weight (W, 3, P, P) is already the (W, 3*P*P) matrix for im2col rows (c, ky, kx).
     AlignedBuffer<float> conv = lc.reader.floats("visual.conv1.weight", {w, 3, p, p});
-    // lc.weight_type applies to the residual blocks. The first layer (raw
-    // pixels) stays float32 for float32 and bfloat16, and is bfloat16 for int8:
-    // int8 there doubled the demo model's logits error, while in float32 it
-    // was ~8 % of an int8 clip (docs/performance.md, "What is reduced").
-    // The projection stays float32.
+    // lc.weight_type applies to the residual blocks, patch_embed_type() to the
+    // first layer; the projection stays float32.
     const nn::LoadContext f32{lc.reader, lc.kernels, kernels::WeightType::f32};
-    const nn::LoadContext first{lc.reader, lc.kernels,
-                                lc.weight_type == kernels::WeightType::i8 ? kernels::WeightType::bf16
-                                                                          : kernels::WeightType::f32};
-    patch_embed_.set(first, conv.data(), w, 3 * p * p);
+    patch_embed_.set({lc.reader, lc.kernels, patch_embed_type(lc.weight_type)}, conv.data(), w, 3 * p * p);
     class_embedding_ = lc.reader.floats("visual.class_embedding", {w});
     positional_embedding_ = lc.reader.floats("visual.positional_embedding", {c.tokens(), w});
     ln_pre_.load(lc, "visual.ln_pre", w);
@@ -43,6 +37,14 @@ class VisionTransformer {
       blocks_[i].load(lc, nn::BlockNames::clip("visual.transformer.resblocks." + std::to_string(i) + "."), shape);
     ln_post_.load(lc, "visual.ln_post", w);
     proj_.load_transposed(f32, "visual.proj", w, embed_dim);
+  }
+
+  // The first layer's (raw pixels) storage for the blocks' type: float32 for
+  // float32 and bfloat16, bfloat16 for int8. int8 there doubled the demo
+  // model's logits error, while float32 there was ~8 % of an int8 clip
+  // (docs/performance.md, "What is reduced").
+  static kernels::WeightType patch_embed_type(kernels::WeightType blocks) noexcept {
+    return blocks == kernels::WeightType::i8 ? kernels::WeightType::bf16 : kernels::WeightType::f32;
   }
 
   const VisionConfig& config() const noexcept { return cfg_; }

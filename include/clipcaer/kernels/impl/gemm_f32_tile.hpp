@@ -210,7 +210,6 @@ struct GemmF32Tile {
     }
   }
 
-  // Rows [i0, i0 + R) x columns [j0, j0 + ncols) of C, one K block.
   // The epilogue's lines of C (and of the residual, when it is not C) toward
   // L2 before a tile's last K block, so they do not arrive from L3 or memory
   // at its end (gemm_lowp.hpp, where the short int8 loop gains most).
@@ -223,6 +222,7 @@ struct GemmF32Tile {
       }
   }
 
+  // Rows [i0, i0 + R) x columns [j0, j0 + ncols) of C, one K block.
   template <std::size_t R>
   static void run(const GemmArgs& g, const GemmF32Block& blk, std::size_t i0, std::size_t j0, std::size_t ncols) {
     if (blk.part_out) return accumulate<R>(blk, blk.part_out, blk.ldp);
