@@ -194,14 +194,19 @@ def shares_tables(ctx, runs, errors, normalize):
         if not normalize:
             tower_rest = {}
             for th in (1, 2):
-                a, b, c = get("encode_images", th), get("patch_embed", th), get("block", th)
-                tower_rest[th] = a - b - layers * c if None not in (a, b, c) else None
+                a, b, c, e = (get("encode_images", th), get("patch_embed", th), get("block", th),
+                              get("last_block", th))
+                tower_rest[th] = a - b - (layers - 1) * c - e if None not in (a, b, c, e) else None
             rows.append(("rest of encode_images: im2col, ln_pre, ln_post, proj (difference)", tower_rest))
-        for label, stages in ((f"{layers} x block (as one)", ["block"]),
-                              (f"{layers} x GEMMs (4 per block)", GEMMS),
-                              (f"{layers} x attention" + f32_note, ["attention"]),
-                              (f"{layers} x LayerNorm (2 per block)" + f32_note, ["ln_1", "ln_2"])):
-            rows.append((label, {th: (lambda s: s * layers if s is not None else None)(layer_sum(th, stages))
+        # The tower's last block computes only the class token's row past its
+        # attention (last_block); the others are whole blocks.
+        full = layers - 1
+        rows.append(("last block (class token only)", {th: get("last_block", th) for th in (1, 2)}))
+        for label, stages in ((f"{full} x block (as one)", ["block"]),
+                              (f"{full} x GEMMs (4 per block)", GEMMS),
+                              (f"{full} x attention" + f32_note, ["attention"]),
+                              (f"{full} x LayerNorm (2 per block)" + f32_note, ["ln_1", "ln_2"])):
+            rows.append((label, {th: (lambda s: s * full if s is not None else None)(layer_sum(th, stages))
                                  for th in (1, 2)}))
         for label, v in rows:
             print(f"| {label} | {fmt_ms(v[1])} | {fmt_share(v[1], whole[1])} | {fmt_ms(v[2])} | "

@@ -126,6 +126,21 @@ double block_flops(const BlockDims& d) {
   return f;
 }
 
+// A tower's last block (nn::TransformerBlock::forward_first_rows): keys and
+// values of every row, everything else for each sequence's first row only.
+double last_block_flops(const BlockDims& d) {
+  const double b = static_cast<double>(d.batch), w = static_cast<double>(d.width),
+               inner = static_cast<double>(d.heads * d.head_dim), mlp = static_cast<double>(d.mlp);
+  return 2 * static_cast<double>(d.rows) * w * 2 * inner + 2 * b * w * inner +  // k, v of all rows; q of first rows
+         4.0 * b * inner * static_cast<double>(d.seq) +                         // one query row per head
+         2 * b * inner * w + 2 * b * w * mlp * 2;                               // out_proj, c_fc, c_proj
+}
+
+// Blocks of a tower of `layers` blocks, all but the last whole.
+double tower_blocks_flops(const BlockDims& d, std::size_t layers) {
+  return layers == 0 ? 0.0 : static_cast<double>(layers - 1) * block_flops(d) + last_block_flops(d);
+}
+
 BlockDims vit_dims(const ModelConfig& c, std::size_t images) {
   const auto& v = c.vision;
   return {images * v.tokens(), images, v.tokens(), v.width, v.heads, v.width / v.heads, 4 * v.width};
@@ -135,14 +150,14 @@ double image_tower_flops(const ModelConfig& c, std::size_t images) {
   const auto& v = c.vision;
   const double patches = static_cast<double>(images * v.grid() * v.grid());
   return 2 * patches * static_cast<double>(v.width * 3 * v.patch_size * v.patch_size) +
-         static_cast<double>(v.layers) * block_flops(vit_dims(c, images)) +
+         tower_blocks_flops(vit_dims(c, images), v.layers) +
          2.0 * static_cast<double>(images * v.width * c.embed_dim);
 }
 
 double temporal_fusion_flops(const ModelConfig& c, std::size_t frames) {
   const auto& t = c.temporal;
   const BlockDims d{frames + 1, 1, frames + 1, c.embed_dim, t.heads, t.dim_head, t.mlp_dim};
-  return 2 * static_cast<double>(t.depth) * block_flops(d) +
+  return 2 * tower_blocks_flops(d, t.depth) +
          2.0 * static_cast<double>(2 * c.embed_dim * c.embed_dim + c.num_classes() * c.embed_dim);
 }
 
@@ -332,8 +347,8 @@ void bm_vit_part(benchmark::State& state, std::string part, std::string dtype, s
   const Activation none = Activation::none;
   const char* unit = dtype == "int8" ? "OPS" : "FLOPS";
   const std::string patch_peak = bench::gemm_peak_isa(p->table->name, p->patch_embed.packed().type);
-  const bool gemm_part =
-      part != "ln_1" && part != "ln_2" && part != "attention" && part != "block" && part != "block_by_op";
+  const bool gemm_part = part != "ln_1" && part != "ln_2" && part != "attention" && part != "block" &&
+                         part != "block_by_op" && part != "last_block";
   if (part == "ln_1" || part == "ln_2") {
     const nn::LayerNorm& ln = part == "ln_1" ? p->ln_1 : p->ln_2;
     run_against_peak(state, pool, fma, 0, [&] { ln.forward(ctx, x.data(), w, normed.data(), w, rows); });
@@ -364,6 +379,11 @@ void bm_vit_part(benchmark::State& state, std::string part, std::string dtype, s
                                           : nn::TransformerBlock::Schedule::by_op;
     run_against_peak(state, pool, fma, block_flops(d),
                      [&] { p->block.forward(ctx, x.data(), d.batch, d.seq, /*causal=*/false, ws, schedule); });
+  } else if (part == "last_block") {  // the tower's last block: first rows only, out of place
+    AlignedBuffer<float> first(d.batch * w);
+    run_against_peak(state, pool, fma, last_block_flops(d), [&] {
+      p->block.forward_first_rows(ctx, x.data(), d.batch, d.seq, /*causal=*/false, first.data(), ws);
+    });
   } else if (part == "patch_embed") {  // float32, or bfloat16 for int8, as the model runs it
     run_against_peak(state, pool, patch_peak, 2.0 * static_cast<double>(patch_rows * kdim * w),
                      [&] { p->patch_embed.forward(ctx, cols.data(), patch_rows, kdim, normed.data(), w); });
@@ -394,7 +414,7 @@ void register_all() {
   const std::vector<std::pair<const char*, bool>> parts = {
       {"ln_1", false},           {"in_proj", true},  {"attention", false},       {"out_proj_residual", true},
       {"ln_2", false},           {"c_fc_quickgelu", true}, {"c_proj_residual", true}, {"block", true},
-      {"block_by_op", true},     {"patch_embed", false},
+      {"block_by_op", true},     {"last_block", true},     {"patch_embed", false},
   };
   for (const char* dtype : kDtypes)
     for (const auto& [part, per_dtype] : parts) {

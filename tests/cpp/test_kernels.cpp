@@ -2,6 +2,7 @@
 // double-precision references in reference_ops.hpp.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -88,7 +89,7 @@ TEST_CASE("CLIPCAER_ISA forces the table; the CPU check gates every table") {
 TEST_CASE("gemm matches the reference for odd shapes, every activation, bias and residual") {
   ThreadPool pool(2);
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    INFO("t->name = " << t->name);
+    INFO("table " << std::string(t->name));
     ops::Context ctx{*t, pool};
     struct Case { std::size_t m, n, k; };
     for (kernels::WeightType type : kAllTypes)
@@ -116,7 +117,7 @@ TEST_CASE("gemm matches the reference for odd shapes, every activation, bias and
 
 TEST_CASE("gemm results do not depend on the thread count") {
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    INFO("t->name = " << t->name);
+    INFO("table " << std::string(t->name));
     for (kernels::WeightType type : kAllTypes)
     for (std::size_t k : {77u, 1500u}) {
       INFO("type = " << kernels::weight_type_name(type));
@@ -153,7 +154,7 @@ TEST_CASE("gemm: K blocking, K tails, M = 1, column tails, in-place residual, 1 
   // residual then still aliases C. Odd K exercises the unroll remainder.
   struct Case { std::size_t m, n, k; };
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    INFO("t->name = " << t->name);
+    INFO("table " << std::string(t->name));
     for (kernels::WeightType type : kAllTypes)
     for (Case c : {Case{1, 64, 768}, Case{1, 3, 1}, Case{7, 129, 1025}, Case{17, 512, 2050}, Case{100, 96, 1537},
                    Case{31, 200, 3072}, Case{6, 77, 0}, Case{5, 70, 2}, Case{3, 9, 5}})
@@ -176,7 +177,7 @@ TEST_CASE("gemm: K blocking, K tails, M = 1, column tails, in-place residual, 1 
 
 TEST_CASE("gemm: results are bitwise independent of how rows and columns are split") {
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    INFO("t->name = " << t->name);
+    INFO("table " << std::string(t->name));
     // K tails (77; 1027 = K blocks of 516 + 511) too: the full AVX-512 f32
     // tile is hand-scheduled asm, other heights are intrinsics, and both
     // must give the same bits.
@@ -270,7 +271,7 @@ TEST_CASE("bf16 gemm: dot products, their emulation and AMX agree") {
 TEST_CASE("bf16 and int8 gemm stay close to the f32 result") {
   ThreadPool pool(2);
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    INFO("t->name = " << t->name);
+    INFO("table " << std::string(t->name));
     GemmProblem p(40, 96, 768, 80);
     const auto exact = p.want(kernels::WeightType::f32, Activation::none, false, false);
     double norm = 0;
@@ -291,7 +292,7 @@ TEST_CASE("bf16 and int8 gemm stay close to the f32 result") {
 TEST_CASE("int8 gemm: a row with inf or NaN gives NaN in that row only") {
   ThreadPool pool(1);
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    INFO("t->name = " << t->name);
+    INFO("table " << std::string(t->name));
     for (float bad : {std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()}) {
       GemmProblem p(8, 20, 70, 90);
       for (std::size_t bad_k : {3u, 69u}) {  // in a full vector and in the tail
@@ -310,7 +311,7 @@ TEST_CASE("int8 gemm: a row with inf or NaN gives NaN in that row only") {
 
 TEST_CASE("linear_tiling covers the output exactly once, columns on panel boundaries") {
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    INFO("t->name = " << t->name);
+    INFO("table " << std::string(t->name));
     for (std::size_t threads : {1u, 2u, 3u, 16u})
       for (std::size_t m : {1u, 17u, 200u, 1600u, 6400u})
         for (std::size_t n : {1u, 64u, 512u, 2304u}) {
@@ -347,9 +348,44 @@ TEST_CASE("linear refuses weights packed by another kernel table") {
                   Error);
 }
 
+TEST_CASE("linear_columns computes only its columns, with linear's bits; ranges off panel bounds are refused") {
+  for (const kernels::KernelTable* t : kernels::usable_tables())
+    for (kernels::WeightType type : kAllTypes) {
+      INFO("table " << std::string(t->name) << ", type " << std::string(kernels::weight_type_name(type)));
+      ThreadPool pool(2);
+      const ops::Context ctx{*t, pool};
+      const std::size_t step = t->gemm_n_step, m = 13, n = 3 * step + 5, k = 40;
+      GemmProblem p(m, n, k, 60);
+      const auto pw = p.pack(t, type);
+      std::vector<float> whole(m * n), part(m * n, -7.0f);
+      ops::linear(ctx, p.x.data(), m, k, pw, p.bias.data(), Activation::none, {whole.data(), n});
+      // Columns [step, n): the last column ends it; [0, step) stays as it was.
+      ops::linear_columns(ctx, p.x.data(), m, k, pw, p.bias.data(), Activation::none, {part.data(), n}, step, n);
+      for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j) {
+          if (j < step) {
+            REQUIRE(part[i * n + j] == -7.0f);
+          } else {
+            REQUIRE(part[i * n + j] == whole[i * n + j]);
+          }
+        }
+      const auto run = [&](std::size_t n0, std::size_t n1) {
+        ops::linear_columns(ctx, p.x.data(), m, k, pw, nullptr, Activation::none, {part.data(), n}, n0, n1);
+      };
+      CHECK_NOTHROW(run(0, step));
+      CHECK_NOTHROW(run(2 * step, 2 * step));
+      if (step > 1) {
+        CHECK_THROWS_WITH_AS(run(1, n), doctest::Contains("multiples of"), Error);
+        CHECK_THROWS_AS(run(0, step + 1), Error);
+      }
+      CHECK_THROWS_AS(run(step, n + 1), Error);
+      CHECK_THROWS_AS(run(2 * step, step), Error);
+    }
+}
+
 TEST_CASE("layer_norm, softmax, activations, vector helpers") {
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    INFO("t->name = " << t->name);
+    INFO("table " << std::string(t->name));
     for (std::size_t dim : {1u, 7u, 64u, 77u, 768u}) {
       CAPTURE(dim);
       const std::size_t rows = 5;
@@ -411,7 +447,7 @@ TEST_CASE("activations at extreme inputs: finite, right limits") {
   const std::vector<float> xs = {-1e30f, -100.0f, -90.0f, -60.0f, -52.0f, -30.0f, -5.0f, -1e-3f, 0.0f,
                                  1e-3f,  5.0f,    30.0f,  60.0f,  90.0f,  100.0f, 1e30f, -2.5f,  2.5f};
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    INFO("t->name = " << t->name);
+    INFO("table " << std::string(t->name));
     for (Activation act : {Activation::quick_gelu, Activation::gelu_tanh}) {
       std::vector<float> y = xs;
       t->activate(y.data(), y.size(), act);
@@ -431,7 +467,7 @@ TEST_CASE("QuickGELU on a dense grid: within 3e-7 of x sigmoid(1.702 x) on every
   std::vector<float> xs;
   for (double v = -60.0; v <= 60.0; v += 0.0137) xs.push_back(static_cast<float>(v));
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    INFO("t->name = " << t->name);
+    INFO("table " << std::string(t->name));
     std::vector<float> y = xs;
     t->activate(y.data(), y.size(), Activation::quick_gelu);
     double worst = 0;
@@ -450,7 +486,7 @@ TEST_CASE("attention matches the reference, causal and not") {
   // 1 thread and 12 heads: tasks run several heads in a row (next-head prefetch hints).
   ThreadPool pool1(1), pool2(2);
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
-    INFO("t->name = " << t->name);
+    INFO("table " << std::string(t->name));
     for (bool causal : {false, true})
       for (std::size_t seq : {1u, 2u, 17u, 50u, 77u})
         for (std::size_t d : {8u, 64u, 20u, 100u}) {
@@ -481,6 +517,35 @@ TEST_CASE("attention matches the reference, causal and not") {
                 for (std::size_t c = 0; c < d; ++c) got[i * d + c] = out[(b * seq + i) * inner + h * d + c];
               CHECK(max_rel_err(got, want) < 1e-5);
             }
+        }
+  }
+}
+
+TEST_CASE("attention over the first queries only: the same bits as those rows of full attention") {
+  ThreadPool pool(2);
+  for (const kernels::KernelTable* t : kernels::usable_tables()) {
+    INFO("table " << std::string(t->name));
+    const ops::Context ctx{*t, pool};
+    for (bool causal : {false, true})
+      for (std::size_t seq : {1u, 9u, 50u})
+        for (std::size_t queries : {1u, 3u, 7u, 60u}) {
+          CAPTURE(causal);
+          CAPTURE(seq);
+          CAPTURE(queries);
+          const std::size_t heads = 3, d = 20, batch = 3, inner = heads * d, rows = std::min(queries, seq);
+          auto qkv = test::random_floats(batch * seq * 3 * inner, 11, -2.0f, 2.0f);
+          std::vector<float> full(batch * seq * inner), first(batch * rows * inner + 1, 123.0f);
+          AlignedBuffer<float> scratch;
+          const float scale = 0.3f;
+          ops::self_attention(ctx, qkv.data(), full.data(), {batch, seq, heads, d, scale, causal}, scratch);
+          const ops::AttentionShape s{batch, seq, heads, d, scale, causal, queries};
+          CHECK(s.query_rows() == rows);
+          ops::self_attention(ctx, qkv.data(), first.data(), s, scratch);
+          for (std::size_t b = 0; b < batch; ++b)
+            for (std::size_t i = 0; i < rows; ++i)
+              for (std::size_t c = 0; c < inner; ++c)
+                REQUIRE(first[(b * rows + i) * inner + c] == full[(b * seq + i) * inner + c]);
+          CHECK(first.back() == 123.0f);  // nothing written past batch * rows rows
         }
   }
 }

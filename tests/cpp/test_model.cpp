@@ -408,7 +408,7 @@ TEST_CASE("a transformer block gives the same bits run op by op and whole per gr
     for (kernels::WeightType type : {kernels::WeightType::f32, kernels::WeightType::bf16, kernels::WeightType::i8})
       for (std::size_t threads : {1u, 3u})
         for (bool causal : {false, true}) {
-          INFO("table " << t->name << ", type " << static_cast<int>(type) << ", threads " << threads
+          INFO("table " << std::string(t->name) << ", type " << static_cast<int>(type) << ", threads " << threads
                         << ", causal " << causal);
           ThreadPool pool(threads);
           const ops::Context ctx{*t, pool};
@@ -420,5 +420,40 @@ TEST_CASE("a transformer block gives the same bits run op by op and whole per gr
           block.forward(ctx, b.data(), batch, seq, causal, ws2, TransformerBlock::Schedule::by_sequence);
           CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
           CHECK(std::memcmp(a.data(), x0.data(), a.size() * sizeof(float)) != 0);  // the block did something
+        }
+}
+
+TEST_CASE("a block's first-rows path gives the same bits as the whole block's first rows") {
+  using nn::TransformerBlock;
+  const test::Fixture fx = test::caer_fixtures().front();
+  io::SafetensorsFile file(fx.weights);
+  io::WeightReader reader(file);
+  const std::size_t width = reader.file().tensor("visual.transformer.resblocks.0.ln_1.weight").shape[0];
+  const std::size_t mlp = reader.file().tensor("visual.transformer.resblocks.0.mlp.c_fc.bias").shape[0];
+  // 2 heads of width / 2: inner = width, so queries and keys split on a
+  // panel bound on some tables and not on others (both paths run).
+  const nn::BlockShape shape{width, 2, width / 2, mlp, kernels::Activation::quick_gelu};
+  const std::size_t batch = 5, seq = 6, rows = batch * seq;
+  std::vector<float> x0(rows * width);
+  for (std::size_t i = 0; i < x0.size(); ++i) x0[i] = std::cos(0.29f * static_cast<float>(i)) * 2.0f;
+  for (const kernels::KernelTable* t : kernels::usable_tables())
+    for (kernels::WeightType type : {kernels::WeightType::f32, kernels::WeightType::bf16, kernels::WeightType::i8})
+      for (std::size_t threads : {1u, 2u})
+        for (bool causal : {false, true}) {
+          INFO("table " << std::string(t->name) << ", type " << static_cast<int>(type) << ", threads " << threads
+                        << ", causal " << causal);
+          ThreadPool pool(threads);
+          const ops::Context ctx{*t, pool};
+          TransformerBlock block;
+          block.load({reader, *t, type}, nn::BlockNames::clip("visual.transformer.resblocks.0."), shape);
+          nn::Workspace ws1, ws2;
+          std::vector<float> whole = x0, first(batch * width, -1.0f);
+          block.forward(ctx, whole.data(), batch, seq, causal, ws1);
+          block.forward_first_rows(ctx, x0.data(), batch, seq, causal, first.data(), ws2);
+          for (std::size_t b = 0; b < batch; ++b) {
+            CAPTURE(b);
+            CHECK(std::memcmp(first.data() + b * width, whole.data() + b * seq * width, width * sizeof(float)) == 0);
+            CHECK(std::memcmp(first.data() + b * width, x0.data() + b * seq * width, width * sizeof(float)) != 0);
+          }
         }
 }

@@ -66,6 +66,9 @@ struct AttentionArgs {
   std::size_t head_dim = 0;
   float scale = 1.0f;
   bool causal = false;
+  // Query rows computed: [0, queries) of q and out, against every key; 0
+  // means all seq_len. A tower's last block only needs its first token's row.
+  std::size_t queries = 0;
   float* scratch = nullptr;  // at least attention_scratch_floats(seq_len, head_dim) floats
   // Optional hint: q of the head this thread runs next (same strides and
   // shape, k and v at the same offsets from q as here). The kernel pulls its

@@ -46,8 +46,13 @@ class TemporalEncoder {
       std::memcpy(xb + dim_, features + b * frames * dim_, frames * dim_ * sizeof(float));
       ctx.kernels.add(xb, pos_embedding_.data(), seq * dim_);
     }
-    for (const auto& block : blocks_) block.forward(ctx, x, batch, seq, /*causal=*/false, ws);
-    for (std::size_t b = 0; b < batch; ++b) std::memcpy(out + b * dim_, x + b * seq * dim_, dim_ * sizeof(float));
+    // The output is token 0: the last block computes only its row.
+    if (blocks_.empty()) {
+      for (std::size_t b = 0; b < batch; ++b) std::memcpy(out + b * dim_, x + b * seq * dim_, dim_ * sizeof(float));
+      return;
+    }
+    for (std::size_t i = 0; i + 1 < blocks_.size(); ++i) blocks_[i].forward(ctx, x, batch, seq, /*causal=*/false, ws);
+    blocks_.back().forward_first_rows(ctx, x, batch, seq, /*causal=*/false, out, ws);
   }
 
  private:

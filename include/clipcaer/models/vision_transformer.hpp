@@ -1,5 +1,6 @@
 // CLIP's image tower (OpenAI ViT layout): patch conv -> [class] + positions ->
-// ln_pre -> residual blocks -> ln_post(class token) @ proj.
+// ln_pre -> residual blocks -> ln_post(class token) @ proj. The last block
+// runs only the class token's row past its attention.
 #pragma once
 
 #include <algorithm>
@@ -81,11 +82,18 @@ class VisionTransformer {
       ctx.kernels.add(xi, positional_embedding_.data(), tokens * w);
     });
     ln_pre_.forward(ctx, x, w, x, w, n * tokens);
-    for (const auto& block : blocks_) block.forward(ctx, x, n, tokens, /*causal=*/false, ws);
 
-    // ln_post on each image's class token, then the projection.
+    // The output reads only the class token, so the last block computes only
+    // its row (nn::TransformerBlock::forward_first_rows).
     float* cls = nn::Workspace::ensure(ws.staging, n * w);
-    ln_post_.forward(ctx, x, tokens * w, cls, w, n);
+    if (blocks_.empty()) {
+      for (std::size_t img = 0; img < n; ++img) std::memcpy(cls + img * w, x + img * tokens * w, w * sizeof(float));
+    } else {
+      for (std::size_t i = 0; i + 1 < blocks_.size(); ++i) blocks_[i].forward(ctx, x, n, tokens, /*causal=*/false, ws);
+      blocks_.back().forward_first_rows(ctx, x, n, tokens, /*causal=*/false, cls, ws);
+    }
+    // ln_post on each image's class token, then the projection.
+    ln_post_.forward(ctx, cls, w, cls, w, n);
     proj_.forward(ctx, cls, n, w, out, embed_dim_);
   }
 

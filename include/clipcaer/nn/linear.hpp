@@ -54,6 +54,12 @@ class Linear {
     ops::linear(ctx, x, m, ldx, weight_, bias(), act, {y, ldy, residual, ldr});
   }
 
+  // Columns [n0, n1) of forward() (ops::linear_columns: ends on panel bounds).
+  void forward_columns(const ops::Context& ctx, const float* x, std::size_t m, std::size_t ldx, float* y,
+                       std::size_t ldy, std::size_t n0, std::size_t n1) const {
+    ops::linear_columns(ctx, x, m, ldx, weight_, bias(), kernels::Activation::none, {y, ldy}, n0, n1);
+  }
+
   // Rows [r0, r1) of forward(), on the calling thread.
   void forward_rows(const ops::Context& ctx, const float* x, std::size_t m, std::size_t ldx, float* y,
                     std::size_t ldy, kernels::Activation act, const float* residual, std::size_t ldr, std::size_t r0,

@@ -124,6 +124,44 @@ class TransformerBlock {
     });
   }
 
+  // The first row of each sequence after this block, and nothing else: a
+  // tower's last block, whose output is its first token. Keys and values
+  // still come from every row, but queries, the out projection and the MLP
+  // run on batch rows instead of batch * seq (in CLIP's ViT, 1 row in 50).
+  // x: batch * seq rows, read only; out: batch rows of width floats, apart
+  // from x and ws. The same bits as forward()'s first rows (tested).
+  void forward_first_rows(const ops::Context& ctx, const float* x, std::size_t batch, std::size_t seq, bool causal,
+                          float* out, Workspace& ws) const {
+    const std::size_t rows = batch * seq, w = shape_.width, inner = shape_.inner();
+    float* normed = Workspace::ensure(ws.normed, rows * w);
+    float* qkv = Workspace::ensure(ws.qkv, rows * 3 * inner);
+    float* attended = Workspace::ensure(ws.attended, batch * inner);
+    float* hidden = Workspace::ensure(ws.hidden, batch * shape_.mlp);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(shape_.head_dim));
+    const ops::AttentionShape as{batch, seq, shape_.heads, shape_.head_dim, scale, causal, /*queries=*/1};
+
+    norm1_.forward(ctx, x, w, normed, w, rows);
+    if (ops::panel_aligned(ctx.kernels, qkv_.packed(), inner)) {
+      // Keys and values of every row; queries of first rows only (their
+      // rows of normed and qkv read and written in place, seq rows apart).
+      qkv_.forward_columns(ctx, normed, rows, w, qkv, 3 * inner, inner, 3 * inner);
+      qkv_.forward_columns(ctx, normed, batch, seq * w, qkv, seq * 3 * inner, 0, inner);
+    } else {
+      qkv_.forward(ctx, normed, rows, w, qkv, 3 * inner);
+    }
+    ops::self_attention(ctx, qkv, attended, as, ws.attention_scratch);
+    // out = first rows of x + attention, then the MLP on those rows.
+    if (identity_out_) {
+      for (std::size_t b = 0; b < batch; ++b) std::copy(x + b * seq * w, x + b * seq * w + w, out + b * w);
+      ctx.kernels.add(out, attended, batch * w);
+    } else {
+      out_.forward(ctx, attended, batch, inner, out, w, kernels::Activation::none, x, seq * w);
+    }
+    norm2_.forward(ctx, out, w, normed, w, batch);
+    fc1_.forward(ctx, normed, batch, w, hidden, shape_.mlp, shape_.act);
+    fc2_.forward(ctx, hidden, batch, shape_.mlp, out, w, kernels::Activation::none, out, w);
+  }
+
  private:
   // Sequences per task by the row target and 2 tasks per thread, at least 1.
   static std::size_t group_size(std::size_t batch, std::size_t seq, std::size_t threads) {

@@ -17,6 +17,11 @@ struct AttentionShape {
   std::size_t head_dim;  // inner width = heads * head_dim
   float scale;
   bool causal;
+  // Query rows per sequence that get outputs: the first `queries` tokens,
+  // against every key; 0 means all. out then holds batch * queries rows.
+  std::size_t queries = 0;
+
+  std::size_t query_rows() const { return queries == 0 ? seq_len : std::min(queries, seq_len); }
 };
 
 // The kernel's arguments for head h of sequence b (no next head to prefetch).
@@ -28,12 +33,13 @@ inline kernels::AttentionArgs head_args(const float* qkv, float* out, const Atte
   a.k = a.q + inner;
   a.v = a.q + 2 * inner;
   a.ld_qkv = 3 * inner;
-  a.out = out + b * s.seq_len * inner + h * s.head_dim;
+  a.out = out + b * s.query_rows() * inner + h * s.head_dim;
   a.ld_out = inner;
   a.seq_len = s.seq_len;
   a.head_dim = s.head_dim;
   a.scale = s.scale;
   a.causal = s.causal;
+  a.queries = s.query_rows();
   a.scratch = scratch;
   return a;
 }
@@ -54,7 +60,7 @@ inline void self_attention_seqs(const Context& ctx, const float* qkv, float* out
 }
 
 // qkv: (batch * seq_len) rows of 3 * inner floats, [q | k | v], head h at
-// columns h * head_dim of each part. out: (batch * seq_len) rows of inner floats.
+// columns h * head_dim of each part. out: (batch * s.query_rows()) rows of inner floats.
 // scratch: grown here if needed. A task runs a few heads of one sequence in a
 // row (telling the kernel which head comes next, so it can prefetch it), about
 // 4 tasks per thread; each task owns a scratch slice, so results do not depend

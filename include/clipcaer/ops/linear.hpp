@@ -66,18 +66,36 @@ inline kernels::GemmArgs linear_args(const Context& ctx, const float* x, std::si
   return g;
 }
 
-inline void linear(const Context& ctx, const float* x, std::size_t m, std::size_t ldx, const kernels::PackedMatrix& w,
-                   const float* bias, kernels::Activation act, const LinearOut& out) {
-  if (m == 0) return;
+// Whether column n can start or end a column range of linear_columns().
+inline bool panel_aligned(const kernels::KernelTable& kt, const kernels::PackedMatrix& w, std::size_t n) {
+  return n == w.n || n % std::max<std::size_t>(1, kt.gemm_n_step) == 0;
+}
+
+// Columns [n0, n1) of the product only (the others of out.y untouched): n0,
+// and n1 unless it is the last column, on multiples of the kernel's
+// gemm_n_step (panel_aligned()). The same bits as linear() there.
+inline void linear_columns(const Context& ctx, const float* x, std::size_t m, std::size_t ldx,
+                           const kernels::PackedMatrix& w, const float* bias, kernels::Activation act,
+                           const LinearOut& out, std::size_t n0, std::size_t n1) {
+  const std::size_t n_step = std::max<std::size_t>(1, ctx.kernels.gemm_n_step);
+  require(n0 <= n1 && n1 <= w.n && panel_aligned(ctx.kernels, w, n0) && panel_aligned(ctx.kernels, w, n1),
+          ErrorCode::invalid_argument, "linear columns [", n0, ", ", n1, ") of ", w.n,
+          ": the range must lie within the output, its ends on multiples of ", n_step, " (or the last column)");
+  if (m == 0 || n0 == n1) return;
   const kernels::GemmArgs g = linear_args(ctx, x, m, ldx, w, bias, act, out);
-  const std::size_t n = w.n;
+  const std::size_t n = n1 - n0;
   const LinearTiling t = linear_tiling(ctx.kernels, ctx.pool.size(), m, n, w.k);
   ctx.pool.parallel_for(t.m_tasks * t.n_tasks, [&](std::size_t i) {
     const std::size_t mi = i / t.n_tasks, ni = i % t.n_tasks;
     const std::size_t m0 = mi * t.rows_per_task, m1 = std::min(m, m0 + t.rows_per_task);
-    const std::size_t n0 = ni * t.cols_per_task, n1 = std::min(n, n0 + t.cols_per_task);
-    ctx.kernels.gemm(g, m0, m1, n0, n1);
+    const std::size_t c0 = n0 + ni * t.cols_per_task, c1 = std::min(n1, c0 + t.cols_per_task);
+    ctx.kernels.gemm(g, m0, m1, c0, c1);
   });
+}
+
+inline void linear(const Context& ctx, const float* x, std::size_t m, std::size_t ldx, const kernels::PackedMatrix& w,
+                   const float* bias, kernels::Activation act, const LinearOut& out) {
+  linear_columns(ctx, x, m, ldx, w, bias, act, out, 0, w.n);
 }
 
 // Rows [r0, r1) of the same product, all columns, on the calling thread (for

@@ -59,9 +59,10 @@ struct AttentionF32 {
       for (std::size_t d = d0; d < D; ++d)
         for (std::size_t j = j0; j < j0 + W; ++j) kt[d * Sp + j] = j < S ? a.k[j * a.ld_qkv + d] : 0.0f;
     }
-    copy_rows(a.q, a.ld_qkv, q, S, D);
+    const std::size_t Q = a.queries == 0 ? S : std::min(a.queries, S);
+    copy_rows(a.q, a.ld_qkv, q, Q, D);
     copy_rows(a.v, a.ld_qkv, v, S, D);
-    for (std::size_t i0 = 0; i0 < S; i0 += R) rows(std::min(R, S - i0), a, kt, q, v, scores, i0);
+    for (std::size_t i0 = 0; i0 < Q; i0 += R) rows(std::min(R, Q - i0), a, kt, q, v, scores, i0);
   }
 
  private:
