@@ -382,6 +382,57 @@ TEST_CASE("the patch embedding stays float32 in float32 and bfloat16, and is bfl
   }
 }
 
+namespace {
+// One CLIP residual block of a weights file (tensors under `prefix`), for the
+// block tests: its widths, the block loaded with `heads` heads, test inputs.
+struct BlockFile {
+  io::SafetensorsFile file;
+  io::WeightReader reader{file};
+  std::string prefix;
+  std::size_t width = reader.file().tensor(prefix + "ln_1.weight").shape[0];
+  std::size_t mlp = reader.file().tensor(prefix + "mlp.c_fc.bias").shape[0];
+
+  BlockFile(const std::string& path, std::string p) : file(path), prefix(std::move(p)) {}
+  // Layer 0 of the first CLIP-CAER fixture's image tower.
+  static BlockFile fixture_layer0() {
+    return BlockFile(test::caer_fixtures().front().weights, "visual.transformer.resblocks.0.");
+  }
+
+  void load(nn::TransformerBlock& block, const kernels::KernelTable& t, kernels::WeightType type,
+            std::size_t heads) const {
+    const nn::BlockShape shape{width, heads, width / heads, mlp, kernels::Activation::quick_gelu};
+    block.load({reader, t, type}, nn::BlockNames::clip(prefix), shape);
+  }
+  // rows x width values 2 f(frequency * i).
+  std::vector<float> input(std::size_t rows, float (*f)(float), float frequency) const {
+    std::vector<float> x(rows * width);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = f(frequency * static_cast<float>(i)) * 2.0f;
+    return x;
+  }
+};
+
+// A random CLIP block of `width` (MLP 2 x width) under "b.", written to path.
+void write_random_block(const std::string& path, std::size_t width) {
+  const std::size_t mlp = 2 * width;
+  std::uint32_t seed = 70;
+  const auto r = [&](std::size_t n, float scale) { return test::random_floats(n, seed++, -scale, scale); };
+  test::SafetensorsBuilder()
+      .add_f32("b.ln_1.weight", {width}, r(width, 1.0f))
+      .add_f32("b.ln_1.bias", {width}, r(width, 0.1f))
+      .add_f32("b.attn.in_proj_weight", {3 * width, width}, r(3 * width * width, 0.3f))
+      .add_f32("b.attn.in_proj_bias", {3 * width}, r(3 * width, 0.1f))
+      .add_f32("b.attn.out_proj.weight", {width, width}, r(width * width, 0.3f))
+      .add_f32("b.attn.out_proj.bias", {width}, r(width, 0.1f))
+      .add_f32("b.ln_2.weight", {width}, r(width, 1.0f))
+      .add_f32("b.ln_2.bias", {width}, r(width, 0.1f))
+      .add_f32("b.mlp.c_fc.weight", {mlp, width}, r(mlp * width, 0.3f))
+      .add_f32("b.mlp.c_fc.bias", {mlp}, r(mlp, 0.1f))
+      .add_f32("b.mlp.c_proj.weight", {width, mlp}, r(width * mlp, 0.2f))
+      .add_f32("b.mlp.c_proj.bias", {width}, r(width, 0.1f))
+      .write(path);
+}
+}  // namespace
+
 TEST_CASE("a transformer block gives the same bits run op by op and whole per group of sequences") {
   using nn::TransformerBlock;
   // The by-sequence schedule: ~384 rows per task, at least 2 tasks per thread
@@ -394,16 +445,10 @@ TEST_CASE("a transformer block gives the same bits run op by op and whole per gr
   CHECK(TransformerBlock::sequences_per_task(8, 77, 2) == 2);
   CHECK(TransformerBlock::sequences_per_task(5, 77, 2) == 0);
 
-  const test::Fixture fx = test::caer_fixtures().front();
-  io::SafetensorsFile file(fx.weights);
-  io::WeightReader reader(file);
-  const std::size_t width = reader.file().tensor("visual.transformer.resblocks.0.ln_1.weight").shape[0];
-  const std::size_t mlp = reader.file().tensor("visual.transformer.resblocks.0.mlp.c_fc.bias").shape[0];
-  const nn::BlockShape shape{width, 4, width / 4, mlp, kernels::Activation::quick_gelu};
+  const BlockFile fb = BlockFile::fixture_layer0();
   // Forced by sequence: 3 sequences per task on 1 thread (3 + 3 + 1), 1 on 3.
-  const std::size_t batch = 7, seq = 5, rows = batch * seq;
-  std::vector<float> x0(rows * width);
-  for (std::size_t i = 0; i < x0.size(); ++i) x0[i] = std::sin(0.37f * static_cast<float>(i)) * 2.0f;
+  const std::size_t batch = 7, seq = 5;
+  const std::vector<float> x0 = fb.input(batch * seq, [](float v) { return std::sin(v); }, 0.37f);
   for (const kernels::KernelTable* t : kernels::usable_tables())
     for (kernels::WeightType type : {kernels::WeightType::f32, kernels::WeightType::bf16, kernels::WeightType::i8})
       for (std::size_t threads : {1u, 3u})
@@ -413,7 +458,7 @@ TEST_CASE("a transformer block gives the same bits run op by op and whole per gr
           ThreadPool pool(threads);
           const ops::Context ctx{*t, pool};
           TransformerBlock block;
-          block.load({reader, *t, type}, nn::BlockNames::clip("visual.transformer.resblocks.0."), shape);
+          fb.load(block, *t, type, 4);
           nn::Workspace ws1, ws2;
           std::vector<float> a = x0, b = x0;
           block.forward(ctx, a.data(), batch, seq, causal, ws1, TransformerBlock::Schedule::by_op);
@@ -425,35 +470,35 @@ TEST_CASE("a transformer block gives the same bits run op by op and whole per gr
 
 TEST_CASE("a block's first-rows path gives the same bits as the whole block's first rows") {
   using nn::TransformerBlock;
-  const test::Fixture fx = test::caer_fixtures().front();
-  io::SafetensorsFile file(fx.weights);
-  io::WeightReader reader(file);
-  const std::size_t width = reader.file().tensor("visual.transformer.resblocks.0.ln_1.weight").shape[0];
-  const std::size_t mlp = reader.file().tensor("visual.transformer.resblocks.0.mlp.c_fc.bias").shape[0];
-  // 2 heads of width / 2: inner = width, so queries and keys split on a
-  // panel bound on some tables and not on others (both paths run).
-  const nn::BlockShape shape{width, 2, width / 2, mlp, kernels::Activation::quick_gelu};
-  const std::size_t batch = 5, seq = 6, rows = batch * seq;
-  std::vector<float> x0(rows * width);
-  for (std::size_t i = 0; i < x0.size(); ++i) x0[i] = std::cos(0.29f * static_cast<float>(i)) * 2.0f;
-  for (const kernels::KernelTable* t : kernels::usable_tables())
-    for (kernels::WeightType type : {kernels::WeightType::f32, kernels::WeightType::bf16, kernels::WeightType::i8})
-      for (std::size_t threads : {1u, 2u})
-        for (bool causal : {false, true}) {
-          INFO("table " << std::string(t->name) << ", type " << static_cast<int>(type) << ", threads " << threads
-                        << ", causal " << causal);
-          ThreadPool pool(threads);
-          const ops::Context ctx{*t, pool};
-          TransformerBlock block;
-          block.load({reader, *t, type}, nn::BlockNames::clip("visual.transformer.resblocks.0."), shape);
-          nn::Workspace ws1, ws2;
-          std::vector<float> whole = x0, first(batch * width, -1.0f);
-          block.forward(ctx, whole.data(), batch, seq, causal, ws1);
-          block.forward_first_rows(ctx, x0.data(), batch, seq, causal, first.data(), ws2);
-          for (std::size_t b = 0; b < batch; ++b) {
-            CAPTURE(b);
-            CHECK(std::memcmp(first.data() + b * width, whole.data() + b * seq * width, width * sizeof(float)) == 0);
-            CHECK(std::memcmp(first.data() + b * width, x0.data() + b * seq * width, width * sizeof(float)) != 0);
+  // The fixture's layer 0 (inner width 64, on every table's panel bound) and
+  // a random block of width 40 (off the bounds of 16- and 64-column panels:
+  // some or all query columns are then computed for every row).
+  test::TempFile tmp("first_rows_block.safetensors");
+  write_random_block(tmp.path, 40);
+  const BlockFile fixture = BlockFile::fixture_layer0(), odd(tmp.path, "b.");
+  for (const BlockFile* fb : {&fixture, &odd}) {
+    const std::size_t width = fb->width, batch = 5, seq = 6;
+    const std::vector<float> x0 = fb->input(batch * seq, [](float v) { return std::cos(v); }, 0.29f);
+    for (const kernels::KernelTable* t : kernels::usable_tables())
+      for (kernels::WeightType type : {kernels::WeightType::f32, kernels::WeightType::bf16, kernels::WeightType::i8})
+        for (std::size_t threads : {1u, 2u})
+          for (bool causal : {false, true}) {
+            INFO("width " << width << ", table " << std::string(t->name) << ", type " << static_cast<int>(type)
+                          << ", threads " << threads << ", causal " << causal);
+            ThreadPool pool(threads);
+            const ops::Context ctx{*t, pool};
+            TransformerBlock block;
+            fb->load(block, *t, type, 2);
+            nn::Workspace ws1, ws2;
+            std::vector<float> whole = x0, first(batch * width, -1.0f);
+            block.forward(ctx, whole.data(), batch, seq, causal, ws1);
+            block.forward_first_rows(ctx, x0.data(), batch, seq, causal, first.data(), ws2);
+            for (std::size_t b = 0; b < batch; ++b) {
+              CAPTURE(b);
+              CHECK(std::memcmp(first.data() + b * width, whole.data() + b * seq * width, width * sizeof(float)) ==
+                    0);
+              CHECK(std::memcmp(first.data() + b * width, x0.data() + b * seq * width, width * sizeof(float)) != 0);
+            }
           }
-        }
+  }
 }

@@ -47,12 +47,7 @@ class TemporalEncoder {
       ctx.kernels.add(xb, pos_embedding_.data(), seq * dim_);
     }
     // The output is token 0: the last block computes only its row.
-    if (blocks_.empty()) {
-      for (std::size_t b = 0; b < batch; ++b) std::memcpy(out + b * dim_, x + b * seq * dim_, dim_ * sizeof(float));
-      return;
-    }
-    for (std::size_t i = 0; i + 1 < blocks_.size(); ++i) blocks_[i].forward(ctx, x, batch, seq, /*causal=*/false, ws);
-    blocks_.back().forward_first_rows(ctx, x, batch, seq, /*causal=*/false, out, ws);
+    nn::forward_to_first_rows(blocks_, ctx, x, batch, seq, dim_, /*causal=*/false, out, ws);
   }
 
  private:

@@ -84,14 +84,9 @@ class VisionTransformer {
     ln_pre_.forward(ctx, x, w, x, w, n * tokens);
 
     // The output reads only the class token, so the last block computes only
-    // its row (nn::TransformerBlock::forward_first_rows).
+    // its row.
     float* cls = nn::Workspace::ensure(ws.staging, n * w);
-    if (blocks_.empty()) {
-      for (std::size_t img = 0; img < n; ++img) std::memcpy(cls + img * w, x + img * tokens * w, w * sizeof(float));
-    } else {
-      for (std::size_t i = 0; i + 1 < blocks_.size(); ++i) blocks_[i].forward(ctx, x, n, tokens, /*causal=*/false, ws);
-      blocks_.back().forward_first_rows(ctx, x, n, tokens, /*causal=*/false, cls, ws);
-    }
+    nn::forward_to_first_rows(blocks_, ctx, x, n, tokens, w, /*causal=*/false, cls, ws);
     // ln_post on each image's class token, then the projection.
     ln_post_.forward(ctx, cls, w, cls, w, n);
     proj_.forward(ctx, cls, n, w, out, embed_dim_);

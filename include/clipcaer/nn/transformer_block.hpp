@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "clipcaer/nn/layer_norm.hpp"
 #include "clipcaer/nn/linear.hpp"
@@ -84,8 +85,7 @@ class TransformerBlock {
     float* qkv = Workspace::ensure(ws.qkv, rows * 3 * inner);
     float* attended = Workspace::ensure(ws.attended, rows * inner);
     float* hidden = Workspace::ensure(ws.hidden, rows * shape_.mlp);
-    const float scale = 1.0f / std::sqrt(static_cast<float>(shape_.head_dim));
-    const ops::AttentionShape as{batch, seq, shape_.heads, shape_.head_dim, scale, causal};
+    const ops::AttentionShape as = attention_shape(batch, seq, causal);
 
     const std::size_t threads = ctx.pool.size();
     const std::size_t per_task = schedule == Schedule::by_op        ? 0
@@ -137,22 +137,20 @@ class TransformerBlock {
     float* qkv = Workspace::ensure(ws.qkv, rows * 3 * inner);
     float* attended = Workspace::ensure(ws.attended, batch * inner);
     float* hidden = Workspace::ensure(ws.hidden, batch * shape_.mlp);
-    const float scale = 1.0f / std::sqrt(static_cast<float>(shape_.head_dim));
-    const ops::AttentionShape as{batch, seq, shape_.heads, shape_.head_dim, scale, causal, /*queries=*/1};
+    const ops::AttentionShape as = attention_shape(batch, seq, causal, /*queries=*/1);
 
     norm1_.forward(ctx, x, w, normed, w, rows);
-    if (ops::panel_aligned(ctx.kernels, qkv_.packed(), inner)) {
-      // Keys and values of every row; queries of first rows only (their
-      // rows of normed and qkv read and written in place, seq rows apart).
-      qkv_.forward_columns(ctx, normed, rows, w, qkv, 3 * inner, inner, 3 * inner);
-      qkv_.forward_columns(ctx, normed, batch, seq * w, qkv, seq * 3 * inner, 0, inner);
-    } else {
-      qkv_.forward(ctx, normed, rows, w, qkv, 3 * inner);
-    }
+    // Keys and values of every row; queries of first rows only (their rows
+    // of normed and qkv read and written in place, seq rows apart). Column
+    // ranges start on panel bounds: query columns past the last bound below
+    // `inner` are computed for every row too.
+    const std::size_t n_step = std::max<std::size_t>(1, ctx.kernels.gemm_n_step), split = inner / n_step * n_step;
+    qkv_.forward_columns(ctx, normed, rows, w, qkv, 3 * inner, split, 3 * inner);
+    qkv_.forward_columns(ctx, normed, batch, seq * w, qkv, seq * 3 * inner, 0, split);
     ops::self_attention(ctx, qkv, attended, as, ws.attention_scratch);
     // out = first rows of x + attention, then the MLP on those rows.
     if (identity_out_) {
-      for (std::size_t b = 0; b < batch; ++b) std::copy(x + b * seq * w, x + b * seq * w + w, out + b * w);
+      copy_first_rows(x, batch, seq, w, out);
       ctx.kernels.add(out, attended, batch * w);
     } else {
       out_.forward(ctx, attended, batch, inner, out, w, kernels::Activation::none, x, seq * w);
@@ -162,7 +160,18 @@ class TransformerBlock {
     fc2_.forward(ctx, hidden, batch, shape_.mlp, out, w, kernels::Activation::none, out, w);
   }
 
+  // out (batch x width) = the first row of each of batch sequences of seq rows of x.
+  static void copy_first_rows(const float* x, std::size_t batch, std::size_t seq, std::size_t width, float* out) {
+    for (std::size_t b = 0; b < batch; ++b) std::copy(x + b * seq * width, x + b * seq * width + width, out + b * width);
+  }
+
  private:
+  ops::AttentionShape attention_shape(std::size_t batch, std::size_t seq, bool causal,
+                                      std::size_t queries = 0) const {
+    const float scale = 1.0f / std::sqrt(static_cast<float>(shape_.head_dim));
+    return {batch, seq, shape_.heads, shape_.head_dim, scale, causal, queries};
+  }
+
   // Sequences per task by the row target and 2 tasks per thread, at least 1.
   static std::size_t group_size(std::size_t batch, std::size_t seq, std::size_t threads) {
     const std::size_t want = std::max<std::size_t>(1, (kRowsPerTask + seq / 2) / std::max<std::size_t>(1, seq));
@@ -175,5 +184,21 @@ class TransformerBlock {
   Linear qkv_, out_, fc1_, fc2_;
   bool identity_out_ = false;
 };
+
+// A tower's blocks over x (batch sequences of seq rows of width floats,
+// updated in place) when only each sequence's first row is read afterwards:
+// every block but the last runs whole, the last computes only those rows
+// (TransformerBlock::forward_first_rows) into out (batch x width). With no
+// blocks, out is the first rows of x.
+inline void forward_to_first_rows(const std::vector<TransformerBlock>& blocks, const ops::Context& ctx, float* x,
+                                  std::size_t batch, std::size_t seq, std::size_t width, bool causal, float* out,
+                                  Workspace& ws) {
+  if (blocks.empty()) {
+    TransformerBlock::copy_first_rows(x, batch, seq, width, out);
+    return;
+  }
+  for (std::size_t i = 0; i + 1 < blocks.size(); ++i) blocks[i].forward(ctx, x, batch, seq, causal, ws);
+  blocks.back().forward_first_rows(ctx, x, batch, seq, causal, out, ws);
+}
 
 }  // namespace clipcaer::nn
