@@ -241,11 +241,19 @@ void register_all() {
     }
 #endif
 
+  std::vector<std::pair<const kernels::KernelTable*, AttentionCase>> cases_bf16;
   const std::vector<AttentionCase> cases = {
       {"vit.layer", {32, 50, 12, 64, scale, false}},
       {"text.layer", {5, 77, 8, 64, scale, true}},
       {"temporal.layer", {1, 17, 8, 64, scale, false}},
   };
+  // int8 models' attention (bf16 products) where the table has it: the ViT layer.
+  for (const kernels::KernelTable* t : tables)
+    for (AttentionCase c : cases) {
+      if (!t->attention_bf16 || std::string(c.label) != "vit.layer") continue;
+      c.shape.bf16 = true;
+      cases_bf16.push_back({t, c});
+    }
   for (const kernels::KernelTable* t : tables)
     for (const AttentionCase& c : cases)
       for (std::size_t threads : {1, 2}) {
@@ -258,6 +266,17 @@ void register_all() {
             ->UseManualTime()
             ->Unit(benchmark::kMicrosecond);
       }
+  for (const auto& [t, c] : cases_bf16)
+    for (std::size_t threads : {1, 2}) {
+      const auto& s = c.shape;
+      const std::string name = std::string("bf16_attention/") + t->name + "/" + c.label + "/B:" +
+                               std::to_string(s.batch) + "/S:" + std::to_string(s.seq_len) + "/H:" +
+                               std::to_string(s.heads) + "/D:" + std::to_string(s.head_dim) +
+                               "/threads:" + std::to_string(threads);
+      benchmark::RegisterBenchmark(name.c_str(), bm_attention, t, c, threads)
+          ->UseManualTime()
+          ->Unit(benchmark::kMicrosecond);
+    }
 }
 
 }  // namespace

@@ -106,6 +106,8 @@ def plain_table(runs, errors):
 LAYER_PARTS = ["ln_1", "in_proj", "attention", "out_proj_residual", "ln_2", "c_fc_quickgelu", "c_proj_residual"]
 # float32 whatever the dtype (Model reduces only the image tower's residual-block GEMMs): run once, as float32
 F32_ONLY = {"ln_1", "ln_2", "attention", "patch_embed", "temporal_fusion"}
+# ... except where bench_model also measured them as int8 runs them (bfloat16)
+INT8_OWN = {"patch_embed": " (bfloat16)", "attention": " (bf16 products)"}
 GEMMS = ["in_proj", "out_proj_residual", "c_fc_quickgelu", "c_proj_residual"]
 
 
@@ -166,7 +168,7 @@ def shares_tables(ctx, runs, errors, normalize):
     what = "peak-normalised median ms" if normalize else "median ms"
     for dtype in dtypes:
         def get(stage, th):
-            if stage == "patch_embed" and (stage, dtype, th) in t:  # int8 runs it in bfloat16
+            if stage in INT8_OWN and (stage, dtype, th) in t:  # int8 runs these in bfloat16
                 return t[(stage, dtype, th)]
             d = "float32" if stage in F32_ONLY else dtype
             return t.get((stage, d, th))
@@ -174,6 +176,11 @@ def shares_tables(ctx, runs, errors, normalize):
         def layer_sum(th, stages):
             vals = [get(s, th) for s in stages]
             return sum(vals) if all(v is not None for v in vals) else None
+
+        def note(stage):
+            if dtype != "float32" and stage in INT8_OWN and any((stage, dtype, th) in t for th in (1, 2)):
+                return INT8_OWN[stage]
+            return " (float32)" if stage in F32_ONLY and dtype != "float32" else ""
 
         print(f"**{dtype}: one clip** ({what}; share of classify_clip; 1 thread / 2 threads)\n")
         print("| stage | 1 thr ms | share | 2 thr ms | share | 1 thr / 2 thr |")
@@ -189,8 +196,7 @@ def shares_tables(ctx, runs, errors, normalize):
             rest[th] = a - b - c if None not in (a, b, c) else None
         if not normalize:  # a difference of separately rescaled times would mostly be noise
             rows.append(("rest: input checks, softmax (difference)", rest))
-        pe_note = " (bfloat16)" if dtype == "int8" else f32_note
-        rows.append(("from the parts: patch_embed" + pe_note, {th: get("patch_embed", th) for th in (1, 2)}))
+        rows.append(("from the parts: patch_embed" + note("patch_embed"), {th: get("patch_embed", th) for th in (1, 2)}))
         if not normalize:
             tower_rest = {}
             for th in (1, 2):
@@ -204,7 +210,7 @@ def shares_tables(ctx, runs, errors, normalize):
         rows.append(("last block (class token only)", {th: get("last_block", th) for th in (1, 2)}))
         for label, stages in ((f"{full} x block (as one)", ["block"]),
                               (f"{full} x GEMMs (4 per block)", GEMMS),
-                              (f"{full} x attention" + f32_note, ["attention"]),
+                              (f"{full} x attention" + note("attention"), ["attention"]),
                               (f"{full} x LayerNorm (2 per block)" + f32_note, ["ln_1", "ln_2"])):
             rows.append((label, {th: (lambda s: s * full if s is not None else None)(layer_sum(th, stages))
                                  for th in (1, 2)}))
@@ -222,7 +228,7 @@ def shares_tables(ctx, runs, errors, normalize):
                 v = {th: layer_sum(th, LAYER_PARTS) for th in (1, 2)}
             else:
                 v = {th: get(stage, th) for th in (1, 2)}
-            label = stage + (" (float32)" if stage in F32_ONLY and dtype != "float32" else "")
+            label = stage + note(stage)
             print(f"| {label} | {fmt_ms(v[1])} | {fmt_share(v[1], block[1])} | {fmt_ms(v[2])} | "
                   f"{fmt_share(v[2], block[2])} | {fmt_ratio(v[1], v[2])} |")
         print()

@@ -13,9 +13,10 @@
 //       Model runs it (block: by sequence group) and op by op (block_by_op), and
 //       patch_embed (M = 1568).
 // The dtype applies where Model applies it, to the image tower's residual blocks
-// (and bfloat16 to the patch embedding for int8); LayerNorm, attention and
-// everything after the tower are float32 whatever the dtype, so they run once,
-// as float32; the patch embedding as float32 and as int8 (bfloat16 weights).
+// (and for int8 bfloat16 to the patch embedding and, where the table has
+// vdpbf16ps, to attention's products); LayerNorm and everything after the
+// tower are float32 whatever the dtype, so they run once, as float32; the
+// patch embedding and attention as float32 and as int8.
 //
 // Every iteration is followed by a peak loop on as many threads for about as
 // long (peak_probe.hpp): the f32 FMA peak of the kernel table, or the bf16 /
@@ -358,8 +359,10 @@ void bm_vit_part(benchmark::State& state, std::string part, std::string dtype, s
         [&] { p->in_proj.forward(ctx, normed.data(), rows, w, qkv.data(), 3 * inner); }, unit);
   } else if (part == "attention") {
     run_against_peak(state, pool, fma, attention_flops(d), [&] {
-      ops::self_attention(ctx, qkv.data(), attended.data(), {d.batch, d.seq, d.heads, d.head_dim, scale, false},
-                          scratch);
+      // int8 blocks run it with bf16 products where the table has them.
+      ops::AttentionShape s{d.batch, d.seq, d.heads, d.head_dim, scale, false};
+      s.bf16 = dtype == "int8";
+      ops::self_attention(ctx, qkv.data(), attended.data(), s, scratch);
     });
   } else if (part == "out_proj_residual") {
     run_against_peak(
@@ -409,8 +412,9 @@ void register_all() {
             ->UseManualTime()
             ->Unit(benchmark::kMillisecond);
     }
-  // Parts that are float32 whatever the dtype (LayerNorm, attention) run once,
-  // as float32; the patch embedding as float32 and as int8 runs it (bfloat16).
+  // Parts that are float32 whatever the dtype (LayerNorm) run once, as
+  // float32; the patch embedding and attention as float32 and as int8 runs
+  // them (bfloat16; attention only where the table has vdpbf16ps).
   const std::vector<std::pair<const char*, bool>> parts = {
       {"ln_1", false},           {"in_proj", true},  {"attention", false},       {"out_proj_residual", true},
       {"ln_2", false},           {"c_fc_quickgelu", true}, {"c_proj_residual", true}, {"block", true},
@@ -418,7 +422,8 @@ void register_all() {
   };
   for (const char* dtype : kDtypes)
     for (const auto& [part, per_dtype] : parts) {
-      const bool patch_int8 = std::string(part) == "patch_embed" && std::string(dtype) == "int8";
+      const bool patch_int8 = (std::string(part) == "patch_embed" || std::string(part) == "attention") &&
+                              std::string(dtype) == "int8";
       if (!per_dtype && std::string(dtype) != "float32" && !patch_int8) continue;
       const std::size_t m = std::string(part) == "patch_embed" ? images * 49 : rows;
       for (std::size_t threads : {1, 2}) {

@@ -163,9 +163,10 @@ def test_bad_files(tmp_path):
         clipcaer.Model(str(weights), dtype="float16")
 
 
-@pytest.mark.parametrize("dtype,bound", [("bfloat16", 0.08), ("int8", 0.6)])
+@pytest.mark.parametrize("dtype,bound", [("bfloat16", 0.08), ("int8", 0.8)])
 def test_reduced_precision_weights(small, dtype, bound):
-    # Loose bounds: these fixtures have 32-64 feature dimensions (docs/performance.md "Reduced precision").
+    # Loose bounds: these fixtures have 32-64 feature dimensions (docs/performance.md "Reduced precision");
+    # int8 on AVX512_BF16 tables runs attention in bf16 too (0.65 on caer_a).
     m, g = small
     low = clipcaer.Model(m.path, threads=2, dtype=dtype)
     assert low.dtype == dtype

@@ -75,6 +75,10 @@ struct AttentionArgs {
   // rows toward the cache while computing this head. Never dereferenced for
   // results; null means none.
   const float* next_q = nullptr;
+  // int8 models: Q K^T and P V as bf16 dot products (Q, K, V and P rounded
+  // to bf16, float sums) where the table's attention_bf16 says so and
+  // head_dim is a multiple of 32; float32 otherwise.
+  bool bf16 = false;
 };
 
 struct KernelTable {
@@ -95,6 +99,7 @@ struct KernelTable {
   // --- attention -------------------------------------------------------------
   void (*attention)(const AttentionArgs& args);
   std::size_t (*attention_scratch_floats)(std::size_t seq_len, std::size_t head_dim);
+  bool attention_bf16;  // AttentionArgs::bf16 runs vdpbf16ps (AVX512_BF16 tables)
 
   // --- element-wise, one call per row range ------------------------------------
   // y[r] = (x[r] - mean) / sqrt(var + eps) * gamma + beta, biased variance. y may equal x.

@@ -169,7 +169,10 @@ class TransformerBlock {
   ops::AttentionShape attention_shape(std::size_t batch, std::size_t seq, bool causal,
                                       std::size_t queries = 0) const {
     const float scale = 1.0f / std::sqrt(static_cast<float>(shape_.head_dim));
-    return {batch, seq, shape_.heads, shape_.head_dim, scale, causal, queries};
+    // int8 blocks: attention's products in bf16 too, where the CPU has them
+    // (docs/performance.md "Reduced precision").
+    const bool bf16 = qkv_.packed().type == kernels::WeightType::i8;
+    return {batch, seq, shape_.heads, shape_.head_dim, scale, causal, queries, bf16};
   }
 
   // Sequences per task by the row target and 2 tasks per thread, at least 1.

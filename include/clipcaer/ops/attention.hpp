@@ -20,6 +20,8 @@ struct AttentionShape {
   // Query rows per sequence that get outputs: the first `queries` tokens,
   // against every key; 0 means all. out then holds batch * queries rows.
   std::size_t queries = 0;
+  // Q K^T and P V in bf16 where the kernel table has it (AttentionArgs::bf16).
+  bool bf16 = false;
 
   std::size_t query_rows() const { return queries == 0 ? seq_len : std::min(queries, seq_len); }
 };
@@ -40,6 +42,7 @@ inline kernels::AttentionArgs head_args(const float* qkv, float* out, const Atte
   a.scale = s.scale;
   a.causal = s.causal;
   a.queries = s.query_rows();
+  a.bf16 = s.bf16;
   a.scratch = scratch;
   return a;
 }

@@ -3,10 +3,14 @@
 //   P = exp(scores - max)  vectorised, masked keys (causal, padding) at -inf
 //   out = (P V) / sum(P)   register tile over V rows, normalised once per row
 // Only R score rows are ever materialised. Causal blocks stop at their last key.
+// With AttentionArgs::bf16 on an AVX512_BF16 table (int8 models), Q K^T and
+// P V run as vdpbf16ps on bf16 pairs instead: K^T paired along head_dim, V
+// along keys, Q and P rounded per row; the masking and softmax stay float32.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <type_traits>
 
@@ -15,6 +19,10 @@
 #include "clipcaer/kernels/impl/namespace.hpp"
 #include "clipcaer/kernels/impl/transpose.hpp"
 #include "clipcaer/kernels/kernel_table.hpp"
+
+#if defined(__AVX512BF16__)
+#include <immintrin.h>
+#endif
 
 namespace clipcaer::kernels {
 inline namespace CLIPCAER_KERNEL_NS {
@@ -27,6 +35,11 @@ struct AttentionF32 {
   static constexpr std::size_t W = B::size;
   static constexpr std::size_t R = Tile::MR;   // query rows per block
   static constexpr std::size_t CV = Tile::NV;  // vectors per register tile
+#if defined(__AVX512BF16__)
+  static constexpr bool kBf16 = W == 16;  // AttentionArgs::bf16 runs vdpbf16ps here
+#else
+  static constexpr bool kBf16 = false;
+#endif
 
   static constexpr std::size_t pad(std::size_t n) { return (n + W - 1) / W * W; }
 
@@ -46,6 +59,11 @@ struct AttentionF32 {
   static void run(const AttentionArgs& a) {
     const std::size_t S = a.seq_len, D = a.head_dim, Sp = pad(S), Dp = pad(D);
     if (S == 0 || D == 0) return;
+#if defined(__AVX512BF16__)
+    if constexpr (kBf16) {
+      if (a.bf16 && D % 32 == 0) return run_bf16(a);
+    }
+#endif
     // Rows of q, k, v sit ld_qkv apart (3 x width: 9 KB for ViT-B), which maps
     // them onto a few L1 sets; working copies in scratch are contiguous.
     float* kt = a.scratch;
@@ -66,6 +84,109 @@ struct AttentionF32 {
   }
 
  private:
+#if defined(__AVX512BF16__)
+  // The vdpbf16ps path (kBf16, D a multiple of 32). Scratch, in the f32
+  // layout's regions: K^T as bf16 pairs of head_dim (D/2 x Sp words) and the
+  // R probability rows as bf16 after it; Q rows as bf16 (S x D/2 words) and
+  // K's bf16 rows before the transpose after them; V as bf16 pairs of keys
+  // (ceil(S/2) x Dp words, a missing odd key zero); the R float score rows.
+  static void run_bf16(const AttentionArgs& a) {
+    const std::size_t S = a.seq_len, D = a.head_dim, Sp = pad(S), Dp = pad(D), DW = D / 2;
+    auto* kt = reinterpret_cast<std::uint32_t*>(a.scratch);
+    auto* q = reinterpret_cast<std::uint32_t*>(a.scratch + D * Sp);
+    auto* kb = q + S * DW;
+    auto* v = reinterpret_cast<std::uint32_t*>(a.scratch + D * Sp + S * Dp);
+    float* scores = a.scratch + D * Sp + 2 * S * Dp;
+    auto* p = reinterpret_cast<std::uint16_t*>(kt + DW * Sp);
+    for (std::size_t j = 0; j < S; ++j) to_bf16(a.k + j * a.ld_qkv, D, kb + j * DW);
+    for (std::size_t j0 = 0; j0 < S; j0 += W)  // 32-bit pairs move as floats would
+      for (std::size_t d0 = 0; d0 < DW; d0 += W)
+        transpose_tile<W>(reinterpret_cast<const float*>(kb + j0 * DW + d0), DW, std::min(W, S - j0),
+                          reinterpret_cast<float*>(kt + d0 * Sp + j0), Sp);
+    const std::size_t Q = a.queries == 0 ? S : std::min(a.queries, S);
+    for (std::size_t i = 0; i < Q; ++i) to_bf16(a.q + i * a.ld_qkv, D, q + i * DW);
+    for (std::size_t jp = 0; jp < (S + 1) / 2; ++jp)
+      for (std::size_t c = 0; c < D; c += W) {
+        const __m512i lo = widen_bf16(a.v + 2 * jp * a.ld_qkv + c);
+        const __m512i hi = 2 * jp + 1 < S ? widen_bf16(a.v + (2 * jp + 1) * a.ld_qkv + c) : _mm512_setzero_si512();
+        _mm512_storeu_si512(v + jp * Dp + c, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+      }
+    for (std::size_t i0 = 0; i0 < Q; i0 += R) rows_bf16(std::min(R, Q - i0), a, kt, q, v, scores, p, i0);
+  }
+
+  // d floats (a multiple of 16) -> d bf16, nearest even.
+  static void to_bf16(const float* src, std::size_t d, std::uint32_t* dst) {
+    for (std::size_t c = 0; c < d; c += W)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(reinterpret_cast<std::uint16_t*>(dst) + c),
+                          (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(src + c)));
+  }
+  // 16 floats -> 16 bf16 in the low halves of 32-bit lanes.
+  static __m512i widen_bf16(const float* src) {
+    return _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(src)));
+  }
+
+  template <std::size_t Rr = R>
+  static void rows_bf16(std::size_t n, const AttentionArgs& a, const std::uint32_t* kt, const std::uint32_t* q,
+                        const std::uint32_t* v, float* sc, std::uint16_t* p, std::size_t i0) {
+    if constexpr (Rr > 0) {
+      if (n == Rr) return block_bf16<Rr>(a, kt, q, v, sc, p, i0);
+      rows_bf16<Rr - 1>(n, a, kt, q, v, sc, p, i0);
+    }
+  }
+
+  template <std::size_t Rr>
+  static void block_bf16(const AttentionArgs& a, const std::uint32_t* kt, const std::uint32_t* q,
+                         const std::uint32_t* v, float* sc, std::uint16_t* p, std::size_t i0) {
+    const std::size_t S = a.seq_len, D = a.head_dim, Sp = pad(S), Dp = pad(D), DW = D / 2;
+    prefetch_next(a, i0, Rr);
+    const std::size_t keys_max = a.causal ? std::min(S, i0 + Rr) : S;
+    const std::size_t L = pad(keys_max);
+
+    // scores[r][j] = scale * q_r . k_j, one head_dim pair per step.
+    for (std::size_t c = 0; c < L; c += CV * W)
+      with_vectors((L - c) / W, [&](auto nv) {
+        constexpr std::size_t NV = decltype(nv)::value;
+        __m512 acc[Rr][NV];
+        for (std::size_t r = 0; r < Rr; ++r)
+          for (std::size_t u = 0; u < NV; ++u) acc[r][u] = _mm512_setzero_ps();
+        for (std::size_t d = 0; d < DW; ++d) {
+          __m512bh kv[NV];
+          for (std::size_t u = 0; u < NV; ++u) kv[u] = (__m512bh)_mm512_loadu_si512(kt + d * Sp + c + u * W);
+          for (std::size_t r = 0; r < Rr; ++r) {
+            const auto qv = (__m512bh)_mm512_set1_epi32(static_cast<int>(q[(i0 + r) * DW + d]));
+            for (std::size_t u = 0; u < NV; ++u) acc[r][u] = _mm512_dpbf16_ps(acc[r][u], qv, kv[u]);
+          }
+        }
+        store_scores<Rr, NV>(a, acc, sc, i0, c);
+        c += (NV - CV) * W;
+      });
+
+    float inv_sum[Rr];
+    for (std::size_t r = 0; r < Rr; ++r) inv_sum[r] = softmax_row(sc + r * Sp, L, p + r * Sp);
+
+    // out[r] = sum over key pairs of p[r] . v_pair / sum_r.
+    const std::size_t pairs = (keys_max + 1) / 2;
+    const auto* pw = reinterpret_cast<const std::uint32_t*>(p);
+    for (std::size_t c = 0; c < D; c += CV * W)
+      with_vectors((Dp - c) / W, [&](auto nv) {
+        constexpr std::size_t NV = decltype(nv)::value;
+        __m512 acc[Rr][NV];
+        for (std::size_t r = 0; r < Rr; ++r)
+          for (std::size_t u = 0; u < NV; ++u) acc[r][u] = _mm512_setzero_ps();
+        for (std::size_t j = 0; j < pairs; ++j) {
+          __m512bh vv[NV];
+          for (std::size_t u = 0; u < NV; ++u) vv[u] = (__m512bh)_mm512_loadu_si512(v + j * Dp + c + u * W);
+          for (std::size_t r = 0; r < Rr; ++r) {
+            const auto pv = (__m512bh)_mm512_set1_epi32(static_cast<int>(pw[r * (Sp / 2) + j]));
+            for (std::size_t u = 0; u < NV; ++u) acc[r][u] = _mm512_dpbf16_ps(acc[r][u], pv, vv[u]);
+          }
+        }
+        store_out<Rr, NV>(a, acc, inv_sum, i0, c);
+        c += (NV - CV) * W;
+      });
+  }
+#endif
+
   // dst[i][0, pad(d)) = src[i * ld][0, d), zero-padded.
   static void copy_rows(const float* src, std::size_t ld, float* dst, std::size_t n, std::size_t d) {
     const std::size_t dp = pad(d);
@@ -135,35 +256,12 @@ struct AttentionF32 {
             for (std::size_t u = 0; u < NV; ++u) acc[r][u] = xsimd::fma(qv, kv[u], acc[r][u]);
           }
         }
-        // Keys past a row's last (padding, or causal) stored as -inf here, in
-        // registers: writing them into the row afterwards made the next loads
-        // of that vector wait for the stores to retire.
-        const B scale(a.scale), ninf(-std::numeric_limits<float>::infinity());
-        for (std::size_t r = 0; r < Rr; ++r) {
-          const B keys(static_cast<float>(a.causal ? i0 + r + 1 : S));
-          for (std::size_t u = 0; u < NV; ++u) {
-            const B key = iota() + B(static_cast<float>(c + u * W));
-            xsimd::select(key < keys, acc[r][u] * scale, ninf).store_unaligned(sc + r * Sp + c + u * W);
-          }
-        }
+        store_scores<Rr, NV>(a, acc, sc, i0, c);
         c += (NV - CV) * W;  // the loop adds CV * W
       });
 
-    // Unnormalised softmax per row; 1 / sum applied to the output.
     float inv_sum[Rr];
-    for (std::size_t r = 0; r < Rr; ++r) {
-      float* row = sc + r * Sp;
-      B m = B::load_unaligned(row);
-      for (std::size_t j = W; j < L; j += W) m = xsimd::max(m, B::load_unaligned(row + j));
-      const B mx(E::hmax(m));
-      B total(0.0f);
-      for (std::size_t j = 0; j < L; j += W) {
-        const B e = xsimd::exp(B::load_unaligned(row + j) - mx);
-        e.store_unaligned(row + j);
-        total += e;
-      }
-      inv_sum[r] = 1.0f / xsimd::hadd(total);
-    }
+    for (std::size_t r = 0; r < Rr; ++r) inv_sum[r] = softmax_row(sc + r * Sp, L);
 
     // out[r] = sum_j p[r][j] v_j / sum_r, CV vectors of head_dim per register tile.
     for (std::size_t c = 0; c < D; c += CV * W)
@@ -180,21 +278,68 @@ struct AttentionF32 {
             for (std::size_t u = 0; u < NV; ++u) acc[r][u] = xsimd::fma(p, vv[u], acc[r][u]);
           }
         }
-        for (std::size_t r = 0; r < Rr; ++r) {
-          float* out = a.out + (i0 + r) * a.ld_out + c;
-          for (std::size_t u = 0; u < NV; ++u) {
-            const B x = acc[r][u] * B(inv_sum[r]);
-            if (c + (u + 1) * W <= D) {
-              x.store_unaligned(out + u * W);
-            } else if (c + u * W < D) {
-              alignas(64) float t[W];
-              x.store_aligned(t);
-              std::copy(t, t + (D - c - u * W), out + u * W);
-            }
-          }
-        }
+        store_out<Rr, NV>(a, acc, inv_sum, i0, c);
         c += (NV - CV) * W;
       });
+  }
+
+  // Score tile -> R score rows: scale, and keys past a row's last (padding,
+  // or causal) as -inf, in registers: writing them into the row afterwards
+  // made the next loads of that vector wait for the stores to retire.
+  template <std::size_t Rr, std::size_t NV, class Acc>
+  static void store_scores(const AttentionArgs& a, const Acc (&acc)[Rr][NV], float* sc, std::size_t i0,
+                           std::size_t c) {
+    const std::size_t Sp = pad(a.seq_len);
+    const B scale(a.scale), ninf(-std::numeric_limits<float>::infinity());
+    for (std::size_t r = 0; r < Rr; ++r) {
+      const B keys(static_cast<float>(a.causal ? i0 + r + 1 : a.seq_len));
+      for (std::size_t u = 0; u < NV; ++u) {
+        const B key = iota() + B(static_cast<float>(c + u * W));
+        xsimd::select(key < keys, B(acc[r][u]) * scale, ninf).store_unaligned(sc + r * Sp + c + u * W);
+      }
+    }
+  }
+
+  // Unnormalised softmax of row[0, L) in place; returns 1 / sum, applied to
+  // the output. With bf16 set, the probabilities also go there as bf16.
+  static float softmax_row(float* row, std::size_t L, std::uint16_t* bf16 = nullptr) {
+    B m = B::load_unaligned(row);
+    for (std::size_t j = W; j < L; j += W) m = xsimd::max(m, B::load_unaligned(row + j));
+    const B mx(E::hmax(m));
+    B total(0.0f);
+    for (std::size_t j = 0; j < L; j += W) {
+      const B e = xsimd::exp(B::load_unaligned(row + j) - mx);
+#if defined(__AVX512BF16__)
+      if constexpr (kBf16) {
+        if (bf16) _mm256_storeu_si256(reinterpret_cast<__m256i*>(bf16 + j), (__m256i)_mm512_cvtneps_pbh(e));
+      }
+#else
+      (void)bf16;
+#endif
+      e.store_unaligned(row + j);
+      total += e;
+    }
+    return 1.0f / xsimd::hadd(total);
+  }
+
+  // Output tile (R rows x NV vectors of head_dim from column c) times 1 / sum.
+  template <std::size_t Rr, std::size_t NV, class Acc>
+  static void store_out(const AttentionArgs& a, const Acc (&acc)[Rr][NV], const float (&inv_sum)[Rr], std::size_t i0,
+                        std::size_t c) {
+    const std::size_t D = a.head_dim;
+    for (std::size_t r = 0; r < Rr; ++r) {
+      float* out = a.out + (i0 + r) * a.ld_out + c;
+      for (std::size_t u = 0; u < NV; ++u) {
+        const B x = B(acc[r][u]) * B(inv_sum[r]);
+        if (c + (u + 1) * W <= D) {
+          x.store_unaligned(out + u * W);
+        } else if (c + u * W < D) {
+          alignas(64) float t[W];
+          x.store_aligned(t);
+          std::copy(t, t + (D - c - u * W), out + u * W);
+        }
+      }
+    }
   }
 };
 

@@ -75,6 +75,7 @@ KernelTable make_table(const char* name) {
   t.gemm_mr = G::MR;
   t.attention = &A::run;
   t.attention_scratch_floats = &A::scratch_floats;
+  t.attention_bf16 = A::kBf16;
   t.layer_norm = &E::layer_norm;
   t.softmax = &E::softmax;
   t.activate = &E::activate;
