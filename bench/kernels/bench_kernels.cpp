@@ -241,42 +241,32 @@ void register_all() {
     }
 #endif
 
-  std::vector<std::pair<const kernels::KernelTable*, AttentionCase>> cases_bf16;
   const std::vector<AttentionCase> cases = {
       {"vit.layer", {32, 50, 12, 64, scale, false}},
       {"text.layer", {5, 77, 8, 64, scale, true}},
       {"temporal.layer", {1, 17, 8, 64, scale, false}},
   };
-  // int8 models' attention (bf16 products) where the table has it: the ViT layer.
-  for (const kernels::KernelTable* t : tables)
-    for (AttentionCase c : cases) {
-      if (!t->attention_bf16 || std::string(c.label) != "vit.layer") continue;
-      c.shape.bf16 = true;
-      cases_bf16.push_back({t, c});
-    }
-  for (const kernels::KernelTable* t : tables)
-    for (const AttentionCase& c : cases)
-      for (std::size_t threads : {1, 2}) {
-        const auto& s = c.shape;
-        const std::string name = std::string(s.causal ? "f32_attention_causal/" : "f32_attention/") + t->name + "/" +
-                                 c.label + "/B:" + std::to_string(s.batch) + "/S:" + std::to_string(s.seq_len) +
-                                 "/H:" + std::to_string(s.heads) + "/D:" + std::to_string(s.head_dim) +
-                                 "/threads:" + std::to_string(threads);
-        benchmark::RegisterBenchmark(name.c_str(), bm_attention, t, c, threads)
-            ->UseManualTime()
-            ->Unit(benchmark::kMicrosecond);
-      }
-  for (const auto& [t, c] : cases_bf16)
+  auto register_attention = [](const char* kind, const kernels::KernelTable* t, const AttentionCase& c) {
     for (std::size_t threads : {1, 2}) {
       const auto& s = c.shape;
-      const std::string name = std::string("bf16_attention/") + t->name + "/" + c.label + "/B:" +
-                               std::to_string(s.batch) + "/S:" + std::to_string(s.seq_len) + "/H:" +
-                               std::to_string(s.heads) + "/D:" + std::to_string(s.head_dim) +
+      const std::string name = std::string(kind) + (s.causal ? "_causal/" : "/") + t->name + "/" + c.label +
+                               "/B:" + std::to_string(s.batch) + "/S:" + std::to_string(s.seq_len) +
+                               "/H:" + std::to_string(s.heads) + "/D:" + std::to_string(s.head_dim) +
                                "/threads:" + std::to_string(threads);
       benchmark::RegisterBenchmark(name.c_str(), bm_attention, t, c, threads)
           ->UseManualTime()
           ->Unit(benchmark::kMicrosecond);
     }
+  };
+  for (const kernels::KernelTable* t : tables)
+    for (const AttentionCase& c : cases) register_attention("f32_attention", t, c);
+  // int8 models' attention (bf16 products) where the table has it: the ViT layer.
+  for (const kernels::KernelTable* t : tables)
+    for (AttentionCase c : cases)
+      if (t->attention_bf16 && std::string(c.label) == "vit.layer") {
+        c.shape.bf16 = true;
+        register_attention("bf16_attention", t, c);
+      }
 }
 
 }  // namespace

@@ -72,10 +72,13 @@ inline std::vector<double> ref_layer_norm(const std::vector<float>& x, std::size
   return y;
 }
 
-// One head: q, k, v are seq x d row-major.
+// One head: q, k, v are seq x d row-major. round_p: exp(s - max) rounded to
+// bf16 before it weighs v, the sum of the unrounded exps as the divisor (int8
+// models' attention on AVX512_BF16 tables, AttentionArgs::bf16; the caller
+// rounds q, k and v).
 inline std::vector<double> ref_attention(const std::vector<float>& q, const std::vector<float>& k,
                                          const std::vector<float>& v, std::size_t seq, std::size_t d, double scale,
-                                         bool causal) {
+                                         bool causal, bool round_p = false) {
   std::vector<double> out(seq * d, 0.0);
   for (std::size_t i = 0; i < seq; ++i) {
     std::size_t keys = causal ? i + 1 : seq;
@@ -89,33 +92,8 @@ inline std::vector<double> ref_attention(const std::vector<float>& q, const std:
     }
     double total = 0;
     for (auto& e : s) total += (e = std::exp(e - mx));
-    for (std::size_t j = 0; j < keys; ++j)
-      for (std::size_t c = 0; c < d; ++c) out[i * d + c] += s[j] / total * v[j * d + c];
-  }
-  return out;
-}
-
-// One head as int8 models run it on AVX512_BF16 tables (AttentionArgs::bf16):
-// q, k, v already rounded to bf16 by the caller; exp(s - max) rounded to bf16
-// before it weighs v, the sum of the unrounded exps as the divisor.
-inline std::vector<double> ref_attention_bf16_p(const std::vector<float>& q, const std::vector<float>& k,
-                                                const std::vector<float>& v, std::size_t seq, std::size_t d,
-                                                double scale, bool causal) {
-  std::vector<double> out(seq * d, 0.0);
-  for (std::size_t i = 0; i < seq; ++i) {
-    const std::size_t keys = causal ? i + 1 : seq;
-    std::vector<double> s(keys);
-    double mx = -1e300;
     for (std::size_t j = 0; j < keys; ++j) {
-      double dot = 0;
-      for (std::size_t c = 0; c < d; ++c) dot += static_cast<double>(q[i * d + c]) * k[j * d + c];
-      s[j] = dot * scale;
-      mx = std::max(mx, s[j]);
-    }
-    double total = 0;
-    for (auto& e : s) total += (e = std::exp(e - mx));
-    for (std::size_t j = 0; j < keys; ++j) {
-      const double p = bf16_to_float(float_to_bf16(static_cast<float>(s[j])));
+      const double p = round_p ? bf16_to_float(float_to_bf16(static_cast<float>(s[j]))) : s[j];
       for (std::size_t c = 0; c < d; ++c) out[i * d + c] += p / total * v[j * d + c];
     }
   }

@@ -483,6 +483,27 @@ TEST_CASE("QuickGELU on a dense grid: within 3e-7 of x sigmoid(1.702 x) on every
   }
 }
 
+namespace {
+// Head h of sequence b of packed [q | k | v] rows (ops::self_attention's
+// input), as three seq x d row-major matrices.
+struct HeadQkv {
+  std::vector<float> q, k, v;
+};
+HeadQkv head_qkv(const std::vector<float>& qkv, std::size_t b, std::size_t h, std::size_t seq, std::size_t d,
+                 std::size_t heads) {
+  const std::size_t inner = heads * d;
+  HeadQkv x{std::vector<float>(seq * d), std::vector<float>(seq * d), std::vector<float>(seq * d)};
+  for (std::size_t i = 0; i < seq; ++i)
+    for (std::size_t c = 0; c < d; ++c) {
+      const float* row = qkv.data() + (b * seq + i) * 3 * inner + h * d + c;
+      x.q[i * d + c] = row[0];
+      x.k[i * d + c] = row[inner];
+      x.v[i * d + c] = row[2 * inner];
+    }
+  return x;
+}
+}  // namespace
+
 TEST_CASE("attention matches the reference, causal and not") {
   // 1 thread and 12 heads: tasks run several heads in a row (next-head prefetch hints).
   ThreadPool pool1(1), pool2(2);
@@ -504,15 +525,8 @@ TEST_CASE("attention matches the reference, causal and not") {
           ops::self_attention(ctx, qkv.data(), out.data(), {batch, seq, heads, d, scale, causal}, scratch);
           for (std::size_t b = 0; b < batch; ++b)
             for (std::size_t h = 0; h < heads; ++h) {
-              std::vector<float> q(seq * d), k(seq * d), v(seq * d);
-              for (std::size_t i = 0; i < seq; ++i)
-                for (std::size_t c = 0; c < d; ++c) {
-                  const float* row = qkv.data() + (b * seq + i) * 3 * inner + h * d + c;
-                  q[i * d + c] = row[0];
-                  k[i * d + c] = row[inner];
-                  v[i * d + c] = row[2 * inner];
-                }
-              auto want = test::ref_attention(q, k, v, seq, d, scale, causal);
+              const HeadQkv x = head_qkv(qkv, b, h, seq, d, heads);
+              auto want = test::ref_attention(x.q, x.k, x.v, seq, d, scale, causal);
               std::vector<float> got(seq * d);
               for (std::size_t i = 0; i < seq; ++i)
                 for (std::size_t c = 0; c < d; ++c) got[i * d + c] = out[(b * seq + i) * inner + h * d + c];
@@ -555,19 +569,12 @@ TEST_CASE("bf16 attention: rounded operands where the table has it, float32 bits
             double err = 0, err_f32 = 0;  // against the rounded reference, and float32's against it
             for (std::size_t b = 0; b < batch; ++b)
               for (std::size_t h = 0; h < heads; ++h) {
-                std::vector<float> q(seq * d), k(seq * d), v(seq * d);
-                for (std::size_t i = 0; i < seq; ++i)
-                  for (std::size_t c = 0; c < d; ++c) {
-                    const float* row = qkv.data() + (b * seq + i) * 3 * inner + h * d + c;
-                    q[i * d + c] = row[0];
-                    k[i * d + c] = row[inner];
-                    v[i * d + c] = row[2 * inner];
-                  }
+                const HeadQkv x = head_qkv(qkv, b, h, seq, d, heads);
                 const auto bf = kernels::WeightType::bf16;
-                const auto want = test::ref_attention_bf16_p(test::ref_effective(q, seq, d, bf),
-                                                             test::ref_effective(k, seq, d, bf),
-                                                             test::ref_effective(v, seq, d, bf), seq, d,
-                                                             s.scale, causal);
+                const auto want = test::ref_attention(test::ref_effective(x.q, seq, d, bf),
+                                                      test::ref_effective(x.k, seq, d, bf),
+                                                      test::ref_effective(x.v, seq, d, bf), seq, d, s.scale, causal,
+                                                      /*round_p=*/true);
                 for (std::size_t i = 0; i < rows; ++i)
                   for (std::size_t c = 0; c < d; ++c) {
                     const std::size_t o = (b * rows + i) * inner + h * d + c;
