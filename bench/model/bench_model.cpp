@@ -422,9 +422,9 @@ void register_all() {
   };
   for (const char* dtype : kDtypes)
     for (const auto& [part, per_dtype] : parts) {
-      const bool patch_int8 = (std::string(part) == "patch_embed" || std::string(part) == "attention") &&
-                              std::string(dtype) == "int8";
-      if (!per_dtype && std::string(dtype) != "float32" && !patch_int8) continue;
+      const bool int8_own = (std::string(part) == "patch_embed" || std::string(part) == "attention") &&
+                            std::string(dtype) == "int8";  // int8 runs these its own way (bf16)
+      if (!per_dtype && std::string(dtype) != "float32" && !int8_own) continue;
       const std::size_t m = std::string(part) == "patch_embed" ? images * 49 : rows;
       for (std::size_t threads : {1, 2}) {
         const std::string name = std::string("vit_layer/") + part + "/" + dtype + "/M:" + std::to_string(m) +

@@ -125,6 +125,23 @@ struct AttentionF32 {
     return _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(src)));
   }
 
+  // The register tile of both products: acc[r][u] = sum over steps t of the
+  // bf16 pair a[r * lda + t] times the pairs of b[t * ldb + u * W], from zero.
+  template <std::size_t Rr, std::size_t NV>
+  static void dot_bf16(const std::uint32_t* a, std::size_t lda, const std::uint32_t* b, std::size_t ldb,
+                       std::size_t steps, __m512 (&acc)[Rr][NV]) {
+    for (std::size_t r = 0; r < Rr; ++r)
+      for (std::size_t u = 0; u < NV; ++u) acc[r][u] = _mm512_setzero_ps();
+    for (std::size_t t = 0; t < steps; ++t) {
+      __m512bh bv[NV];
+      for (std::size_t u = 0; u < NV; ++u) bv[u] = (__m512bh)_mm512_loadu_si512(b + t * ldb + u * W);
+      for (std::size_t r = 0; r < Rr; ++r) {
+        const auto av = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[r * lda + t]));
+        for (std::size_t u = 0; u < NV; ++u) acc[r][u] = _mm512_dpbf16_ps(acc[r][u], av, bv[u]);
+      }
+    }
+  }
+
   template <std::size_t Rr = R>
   static void rows_bf16(std::size_t n, const AttentionArgs& a, const std::uint32_t* kt, const std::uint32_t* q,
                         const std::uint32_t* v, float* sc, std::uint16_t* p, std::size_t i0) {
@@ -147,16 +164,7 @@ struct AttentionF32 {
       with_vectors((L - c) / W, [&](auto nv) {
         constexpr std::size_t NV = decltype(nv)::value;
         __m512 acc[Rr][NV];
-        for (std::size_t r = 0; r < Rr; ++r)
-          for (std::size_t u = 0; u < NV; ++u) acc[r][u] = _mm512_setzero_ps();
-        for (std::size_t d = 0; d < DW; ++d) {
-          __m512bh kv[NV];
-          for (std::size_t u = 0; u < NV; ++u) kv[u] = (__m512bh)_mm512_loadu_si512(kt + d * Sp + c + u * W);
-          for (std::size_t r = 0; r < Rr; ++r) {
-            const auto qv = (__m512bh)_mm512_set1_epi32(static_cast<int>(q[(i0 + r) * DW + d]));
-            for (std::size_t u = 0; u < NV; ++u) acc[r][u] = _mm512_dpbf16_ps(acc[r][u], qv, kv[u]);
-          }
-        }
+        dot_bf16(q + i0 * DW, DW, kt + c, Sp, DW, acc);
         store_scores<Rr, NV>(a, acc, sc, i0, c);
         c += (NV - CV) * W;
       });
@@ -171,16 +179,7 @@ struct AttentionF32 {
       with_vectors((Dp - c) / W, [&](auto nv) {
         constexpr std::size_t NV = decltype(nv)::value;
         __m512 acc[Rr][NV];
-        for (std::size_t r = 0; r < Rr; ++r)
-          for (std::size_t u = 0; u < NV; ++u) acc[r][u] = _mm512_setzero_ps();
-        for (std::size_t j = 0; j < pairs; ++j) {
-          __m512bh vv[NV];
-          for (std::size_t u = 0; u < NV; ++u) vv[u] = (__m512bh)_mm512_loadu_si512(v + j * Dp + c + u * W);
-          for (std::size_t r = 0; r < Rr; ++r) {
-            const auto pv = (__m512bh)_mm512_set1_epi32(static_cast<int>(pw[r * (Sp / 2) + j]));
-            for (std::size_t u = 0; u < NV; ++u) acc[r][u] = _mm512_dpbf16_ps(acc[r][u], pv, vv[u]);
-          }
-        }
+        dot_bf16(pw, Sp / 2, v + c, Dp, pairs, acc);
         store_out<Rr, NV>(a, acc, inv_sum, i0, c);
         c += (NV - CV) * W;
       });
