@@ -330,6 +330,88 @@ TEST_CASE("linear_tiling covers the output exactly once, columns on panel bounda
   }
 }
 
+namespace {
+// The packed layout every table shares, written the plain way: panels of NR
+// columns of 32-bit units [unit][NR] (a float; a bf16 pair of k, even k in
+// the low half; an int8 quad of k), zero past n and past k; int8 panels are
+// followed by the column sums (int32) and scales (float) of all panels.
+// `groups` is the table's unit count per column (AMX pads it).
+std::vector<unsigned char> ref_packed(const std::vector<float>& w, std::size_t n, std::size_t k, std::size_t nr,
+                                      std::size_t groups, kernels::WeightType type) {
+  const std::size_t panels = (n + nr - 1) / nr, pb = groups * nr * 4;
+  std::vector<unsigned char> out(panels * pb + (type == kernels::WeightType::i8 ? panels * nr * 8 : 0), 0);
+  auto unit = [&](std::size_t row, std::size_t u) -> unsigned char* { return &out[(row / nr) * pb + (u * nr + row % nr) * 4]; };
+  for (std::size_t row = 0; row < n; ++row) {
+    const float* src = &w[row * k];
+    if (type == kernels::WeightType::f32) {
+      for (std::size_t kk = 0; kk < k; ++kk) std::memcpy(unit(row, kk), src + kk, 4);
+    } else if (type == kernels::WeightType::bf16) {
+      for (std::size_t kk = 0; kk < k; ++kk) {
+        std::uint32_t bits;
+        std::memcpy(&bits, src + kk, 4);
+        const bool nan = (bits & 0x7fffffffu) > 0x7f800000u;
+        const std::uint32_t r = nan ? (bits | 0x00400000u) : bits + 0x7fffu + ((bits >> 16) & 1u);
+        const auto half = static_cast<std::uint16_t>(r >> 16);
+        std::memcpy(unit(row, kk / 2) + 2 * (kk % 2), &half, 2);
+      }
+    } else {
+      float amax = 0.0f;
+      for (std::size_t kk = 0; kk < k; ++kk) amax = std::fabs(src[kk]) > amax ? std::fabs(src[kk]) : amax;
+      const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+      std::int32_t sum = 0;
+      for (std::size_t kk = 0; kk < k; ++kk) {
+        const float x = std::nearbyint(src[kk] * inv);
+        const std::int32_t q = x >= -127.0f ? (x <= 127.0f ? static_cast<std::int32_t>(x) : 127) : -127;  // NaN: -127
+        *reinterpret_cast<std::int8_t*>(unit(row, kk / 4) + kk % 4) = static_cast<std::int8_t>(q);
+        sum += q;
+      }
+      const float scale = amax / 127.0f;
+      std::memcpy(&out[panels * pb + row * 4], &sum, 4);
+      std::memcpy(&out[panels * pb + panels * nr * 4 + row * 4], &scale, 4);
+    }
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("pack_weights writes the shared panel layout: tails of n and k, zero padding, int8 sums and scales") {
+  for (const kernels::KernelTable* t : kernels::usable_tables())
+    for (kernels::WeightType type : kAllTypes) {
+      const std::size_t nr = t->gemm_n_step;
+      const std::size_t shapes[][2] = {{1, 1}, {nr + 3, 5}, {2 * nr + 17, 37}, {nr - 1, 67}, {nr, 96}};
+      for (const auto& s : shapes) {
+        const std::size_t n = s[0], k = s[1];
+        INFO("table " << std::string(t->name) << ", type " << std::string(kernels::weight_type_name(type)) << ", n "
+                      << n << ", k " << k);
+        std::vector<float> w = test::random_floats(n * k, static_cast<std::uint32_t>(n * 131 + k), -3.0f, 3.0f);
+        // Ties for bf16 rounding and int8's max, a NaN (int8: ignored by the
+        // row's max, quantised to -127), a zero row.
+        w[0] = 1.0f + 1.0f / 256.0f;
+        if (n * k > 3) w[n * k - 2] = std::numeric_limits<float>::quiet_NaN();
+        if (n > 2)
+          for (std::size_t kk = 0; kk < k; ++kk) w[k + kk] = 0.0f;
+        kernels::PackedMatrix pw;
+        // Packed over another matrix of the same shape (its buffer is reused),
+        // so padding that is not written shows as that matrix's bytes.
+        const std::vector<float> ones(n * k, 1.0f);
+        t->pack_weights(ones.data(), n, k, type, pw);
+        t->pack_weights(w.data(), n, k, type, pw);
+        const std::size_t panels = (n + nr - 1) / nr;
+        const std::size_t extra = type == kernels::WeightType::i8 ? nr * 8 : 0;
+        REQUIRE(pw.data.size() % panels == 0);
+        const std::size_t groups = (pw.data.size() / panels - extra) / (nr * 4);
+        const std::size_t per_unit = type == kernels::WeightType::f32 ? 1 : type == kernels::WeightType::bf16 ? 2 : 4;
+        CHECK(groups >= (k + per_unit - 1) / per_unit);
+        CHECK(groups < (k + per_unit - 1) / per_unit + 16);
+        const auto want = ref_packed(w, n, k, nr, groups, type);
+        REQUIRE(pw.data.size() == want.size());
+        CHECK(std::memcmp(pw.data.data(), want.data(), want.size()) == 0);
+        CHECK(pw.n == n);
+        CHECK(pw.k == k);
+      }
+    }
+}
+
 TEST_CASE("pack_weights rejects weight types it cannot pack") {
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
     std::vector<float> w(4, 1.0f);

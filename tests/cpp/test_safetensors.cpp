@@ -1,9 +1,11 @@
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <cstring>
 #include <string>
 
 #include "clipcaer/io/safetensors.hpp"
+#include "clipcaer/io/weight_reader.hpp"
 #include "test_util.hpp"
 
 using namespace clipcaer;
@@ -41,6 +43,42 @@ TEST_CASE("safetensors: reads tensors and metadata") {
   CHECK_THROWS_WITH_AS(st.tensor("c"), doctest::Contains("has no tensor 'c'"), Error);
   CHECK_THROWS_WITH_AS(st.metadata("nope"), doctest::Contains("no metadata key 'nope'"), Error);
   st.release(ta);  // harmless on a small tensor
+}
+
+TEST_CASE("WeightReader::with_floats: F32 straight from the file, BF16 widened, shapes checked") {
+  TempFile f("reader.safetensors");
+  std::vector<float> a = {1, 2, 3, 4, 5, 6};
+  std::uint16_t b[2] = {0x3f80, 0xc000};  // bf16 1.0, -2.0
+  SafetensorsBuilder().add_f32("a", {2, 3}, a).add("b", "BF16", {2}, b, 4).write(f.path);
+  io::SafetensorsFile st(f.path);
+  io::WeightReader reader(st);
+  std::vector<float> got;
+  const float* seen = nullptr;
+  reader.with_floats("a", {2, 3}, [&](const float* v) { seen = v, got.assign(v, v + 6); });
+  CHECK(got == a);
+  // Aligned F32 data is read in place (the builder aligns tensors to 8 bytes).
+  CHECK(static_cast<const void*>(seen) == static_cast<const void*>(st.tensor("a").data));
+  reader.with_floats("b", {2}, [&](const float* v) { got.assign(v, v + 2); });
+  CHECK(got == std::vector<float>{1.0f, -2.0f});
+  bool called = false;
+  CHECK_THROWS_WITH_AS(reader.with_floats("a", {3, 2}, [&](const float*) { called = true; }),
+                       doctest::Contains("tensor 'a' has shape (2, 3); expected (3, 2)"), Error);
+  CHECK_THROWS_WITH_AS(reader.with_floats("zz", {1}, [&](const float*) { called = true; }),
+                       doctest::Contains("has no tensor 'zz'"), Error);
+  CHECK_FALSE(called);
+
+  // F32 data that is not 4-byte aligned in the file (after a 2-byte tensor) is copied first.
+  TempFile g("unaligned.safetensors");
+  const std::uint16_t one = 0x3f80;
+  SafetensorsBuilder().add("h", "BF16", {1}, &one, 2).add_f32("a", {2, 3}, a).write(g.path);
+  io::SafetensorsFile su(g.path);
+  io::WeightReader unaligned(su);
+  REQUIRE(reinterpret_cast<std::uintptr_t>(su.tensor("a").data) % alignof(float) != 0);
+  unaligned.with_floats("a", {2, 3}, [&](const float* v) {
+    CHECK(reinterpret_cast<std::uintptr_t>(v) % alignof(float) == 0);
+    got.assign(v, v + 6);
+  });
+  CHECK(got == a);
 }
 
 TEST_CASE("safetensors: missing file") {

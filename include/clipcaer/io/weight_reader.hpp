@@ -51,6 +51,22 @@ class WeightReader {
     }
   }
 
+  // Calls fn(const float* values) with the tensor as floats: straight from the
+  // mapping when it is stored as aligned F32 (no copy: packing reads it once),
+  // else from a widened copy. The file's pages for it are released afterwards.
+  template <class Fn>
+  void with_floats(const std::string& name, const Shape& shape, Fn&& fn) const {
+    const TensorInfo& t = expect(name, shape);
+    if (t.dtype == DType::f32 && reinterpret_cast<std::uintptr_t>(t.data) % alignof(float) == 0) {
+      fn(reinterpret_cast<const float*>(t.data));
+    } else {
+      AlignedBuffer<float> copy(t.numel());
+      to_float(t, copy.data());
+      fn(static_cast<const float*>(copy.data()));
+    }
+    file_.release(t);
+  }
+
   // Checked copy as floats; the file's pages for it are released afterwards.
   AlignedBuffer<float> floats(const std::string& name, const Shape& shape) const {
     const TensorInfo& t = expect(name, shape);

@@ -23,8 +23,7 @@ class Linear {
   // weight (out, in) and an optional bias (out); empty bias name = no bias.
   void load(const LoadContext& lc, const std::string& weight, const std::string& bias, std::size_t out,
             std::size_t in) {
-    AlignedBuffer<float> w = lc.reader.floats(weight, {out, in});
-    set(lc, w.data(), out, in);
+    lc.reader.with_floats(weight, {out, in}, [&](const float* w) { set(lc, w, out, in); });
     if (!bias.empty()) bias_ = lc.reader.floats(bias, {out});
   }
 

@@ -20,6 +20,7 @@
 #include "clipcaer/kernels/impl/gemm_f32_tile.hpp"
 #include "clipcaer/kernels/impl/gemm_lowp.hpp"
 #include "clipcaer/kernels/impl/namespace.hpp"
+#include "clipcaer/kernels/impl/pack_panels.hpp"
 #include "clipcaer/kernels/impl/support.hpp"
 #include "clipcaer/kernels/kernel_table.hpp"
 
@@ -61,16 +62,25 @@ struct GemmBf16Tile {
   static void pack(const float* w, std::size_t n, std::size_t k, PackedMatrix& out) {
     const std::size_t panels = (n + NR - 1) / NR, g = groups(k);
     prepare_packed(out, n, k, WeightType::bf16, true, panels * panel_bytes(k));
-    auto* dst = reinterpret_cast<std::uint16_t*>(out.data.data());
-    if (panels * panel_bytes(k) > 0) std::memset(dst, 0, panels * panel_bytes(k));
-    for (std::size_t row = 0; row < n; ++row) {
-      std::uint16_t* col = dst + (row / NR) * g * NR * 2 + (row % NR) * 2;
-      for (std::size_t kk = 0; kk < k; ++kk) {
-        std::uint32_t bits;
-        std::memcpy(&bits, w + row * k + kk, 4);
-        col[(kk / 2) * NR * 2 + (kk & 1)] = static_cast<std::uint16_t>(bf16_round_bits(bits) >> 16);
+    // A unit: k pair (2u, 2u + 1) rounded, the even k in the low half; zero past k.
+    PackPanels<W>::converted(n, g, NR, out.data.data(), [&](std::size_t row, std::uint32_t* units) {
+      const float* src = w + row * k;
+      alignas(64) std::uint32_t h[W];
+      std::size_t kk = 0;
+      for (; kk + W <= k; kk += W) {  // bf16_round_bits on W values (W is even)
+        const U bits = xsimd::bitwise_cast<U>(B::load_unaligned(src + kk));
+        const auto nan = (bits & U(0x7fffffffu)) > U(0x7f800000u);
+        xsimd::select(nan, bits | U(0x00400000u), bits + U(0x7fffu) + ((bits >> 16) & U(1u))).store_aligned(h);
+        for (std::size_t j = 0; j < W; j += 2) units[(kk + j) / 2] = (h[j] >> 16) | (h[j + 1] & 0xffff0000u);
       }
-    }
+      auto half = [&](std::size_t i) -> std::uint32_t {
+        if (i >= k) return 0;
+        std::uint32_t b;
+        std::memcpy(&b, src + i, 4);
+        return bf16_round_bits(b) >> 16;
+      };
+      for (std::size_t u = kk / 2; u < g; ++u) units[u] = half(2 * u) | (half(2 * u + 1) << 16);
+    });
   }
 
   // Rounds `rows` rows of A (K floats each) into the operand format, zero-padded to whole pairs.

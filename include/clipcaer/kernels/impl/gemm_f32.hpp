@@ -18,6 +18,7 @@
 
 #include "clipcaer/kernels/impl/gemm_f32_tile.hpp"
 #include "clipcaer/kernels/impl/namespace.hpp"
+#include "clipcaer/kernels/impl/pack_panels.hpp"
 #include "clipcaer/kernels/impl/support.hpp"
 #include "clipcaer/kernels/kernel_table.hpp"
 
@@ -37,16 +38,7 @@ struct GemmF32 {
   static void pack(const float* w, std::size_t n, std::size_t k, WeightType type, PackedMatrix& out) {
     const std::size_t panels = (n + NR - 1) / NR;
     prepare_packed(out, n, k, type, type == WeightType::f32, panels * k * NR * sizeof(float));
-    float* dst = reinterpret_cast<float*>(out.data.data());
-    // Row by row: sequential reads, writes within one panel (L2-sized).
-    for (std::size_t p = 0; p < panels; ++p, dst += k * NR)
-      for (std::size_t j = 0; j < NR; ++j) {
-        const std::size_t row = p * NR + j;
-        if (row < n)
-          for (std::size_t kk = 0; kk < k; ++kk) dst[kk * NR + j] = w[row * k + kk];
-        else
-          for (std::size_t kk = 0; kk < k; ++kk) dst[kk * NR + j] = 0.0f;
-      }
+    PackPanels<T::W>::floats(w, n, k, NR, out.data.data());
   }
 
   static void gemm(const GemmArgs& g, std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1) {

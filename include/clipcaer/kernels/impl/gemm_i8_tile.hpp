@@ -22,6 +22,7 @@
 #include "clipcaer/kernels/impl/gemm_lowp.hpp"
 #include "clipcaer/kernels/impl/int_lanes.hpp"
 #include "clipcaer/kernels/impl/namespace.hpp"
+#include "clipcaer/kernels/impl/pack_panels.hpp"
 #include "clipcaer/kernels/impl/support.hpp"
 #include "clipcaer/kernels/kernel_table.hpp"
 
@@ -56,27 +57,49 @@ struct GemmI8Tile {
   static std::size_t a_row_bytes(std::size_t K) { return lowp_round_up(groups(K) * (Vnni ? 4 : 8), 64); }
 
   static void pack(const float* w, std::size_t n, std::size_t k, PackedMatrix& out) {
-    const std::size_t panels = (n + NR - 1) / NR, pb = panel_bytes(k);
+    const std::size_t panels = (n + NR - 1) / NR, pb = panel_bytes(k), g = groups(k);
     prepare_packed(out, n, k, WeightType::i8, true, panels * (pb + NR * 8));
     unsigned char* base = out.data.data();
-    std::memset(base, 0, panels * (pb + NR * 8));
     auto* sums = reinterpret_cast<std::int32_t*>(base + panels * pb);
     auto* scales = reinterpret_cast<float*>(sums + panels * NR);
-    for (std::size_t row = 0; row < n; ++row) {
+    std::memset(sums, 0, panels * NR * 8);  // columns past n: sum 0, scale 0
+    // A unit: quad k 4u .. 4u + 3, zero past k.
+    PackPanels<W>::converted(n, g, NR, base, [&](std::size_t row, std::uint32_t* units) {
       const float* src = w + row * k;
+      // max|w| ignoring NaN, as `x > amax` does.
+      B vmax(0.0f);
+      std::size_t kk = 0;
+      for (; kk + W <= k; kk += W) {
+        const B x = xsimd::abs(B::load_unaligned(src + kk));
+        vmax = xsimd::select(x > vmax, x, vmax);
+      }
+      alignas(64) float lanes[W];
+      vmax.store_aligned(lanes);
       float amax = 0.0f;
-      for (std::size_t kk = 0; kk < k; ++kk) amax = std::fabs(src[kk]) > amax ? std::fabs(src[kk]) : amax;
+      for (std::size_t j = 0; j < W; ++j) amax = lanes[j] > amax ? lanes[j] : amax;
+      for (; kk < k; ++kk) amax = std::fabs(src[kk]) > amax ? std::fabs(src[kk]) : amax;
       const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
-      scales[row] = amax / 127.0f;  // rows past n keep scale 0
-      auto* col = reinterpret_cast<std::int8_t*>(base + (row / NR) * pb) + (row % NR) * 4;
-      std::int32_t sum = 0;
-      for (std::size_t kk = 0; kk < k; ++kk) {
-        const auto q = static_cast<std::int8_t>(clamp127(std::nearbyint(src[kk] * inv)));
-        col[(kk / 4) * NR * 4 + (kk & 3)] = q;
-        sum += q;
+      scales[row] = amax / 127.0f;
+      auto* q = reinterpret_cast<std::int8_t*>(units);
+      std::memset(q, 0, g * 4);
+      alignas(64) std::int32_t v[W];
+      I vsum(0);
+      for (kk = 0; kk + W <= k; kk += W) {
+        // round(w * inv) as clamp127 below: NaN converts to INT_MIN, then -127.
+        const I x = xsimd::min(xsimd::max(xsimd::nearbyint_as_int(B::load_unaligned(src + kk) * B(inv)), I(-127)),
+                               I(127));
+        vsum += x;
+        x.store_aligned(v);
+        for (std::size_t j = 0; j < W; ++j) q[kk + j] = static_cast<std::int8_t>(v[j]);
+      }
+      std::int32_t sum = xsimd::hadd(vsum);
+      for (; kk < k; ++kk) {
+        const std::int32_t x = clamp127(std::nearbyint(src[kk] * inv));
+        q[kk] = static_cast<std::int8_t>(x);
+        sum += x;
       }
       sums[row] = sum;
-    }
+    });
   }
 
   // Quantises `rows` rows of A (K floats each): scales[r] = max|a| / 127,
