@@ -67,11 +67,9 @@ struct GemmBf16Tile {
       const float* src = w + row * k;
       alignas(64) std::uint32_t h[W];
       std::size_t kk = 0;
-      for (; kk + W <= k; kk += W) {  // bf16_round_bits on W values (W is even)
-        const U bits = xsimd::bitwise_cast<U>(B::load_unaligned(src + kk));
-        const auto nan = (bits & U(0x7fffffffu)) > U(0x7f800000u);
-        xsimd::select(nan, bits | U(0x00400000u), bits + U(0x7fffu) + ((bits >> 16) & U(1u))).store_aligned(h);
-        for (std::size_t j = 0; j < W; j += 2) units[(kk + j) / 2] = (h[j] >> 16) | (h[j + 1] & 0xffff0000u);
+      for (; kk + W <= k; kk += W) {  // W is even: whole pairs
+        round_bits(U::load_unaligned(reinterpret_cast<const std::uint32_t*>(src + kk))).store_aligned(h);
+        for (std::size_t j = 0; j < W; j += 2) units[(kk + j) / 2] = (h[j] >> 16) | h[j + 1];
       }
       auto half = [&](std::size_t i) -> std::uint32_t {
         if (i >= k) return 0;

@@ -81,7 +81,7 @@ struct GemmI8Tile {
       const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
       scales[row] = amax / 127.0f;
       auto* q = reinterpret_cast<std::int8_t*>(units);
-      std::memset(q, 0, g * 4);
+      std::memset(q + k, 0, g * 4 - k);  // padding past k
       alignas(64) std::int32_t v[W];
       I vsum(0);
       for (kk = 0; kk + W <= k; kk += W) {

@@ -3,9 +3,10 @@
 // column (a float, a bf16 pair of k, an int8 quad of k), zero past n and past
 // a row's units. Rows are converted W at a time into units (the caller's
 // function, contiguous writes), then moved into their panel by W x W register
-// transposes; each packed byte is written once. Writing each unit straight to its panel slot instead (one
-// 256-byte stride per unit on AVX-512) took ~9 cycles per weight: most of a
-// model's load time (docs/performance.md, "Load time").
+// transposes; each packed byte is written once. Writing each unit straight to
+// its panel slot instead (a 256-byte stride per unit on AVX-512), after a
+// memset of the whole buffer, was ~40 % of a model's load time
+// (docs/performance.md, "Load time").
 #pragma once
 
 #include <cstddef>
