@@ -5,7 +5,7 @@
 set(_rt_dir ${CMAKE_CURRENT_LIST_DIR}/../src)
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
   set(_rt_sources ${_rt_dir}/kernels_baseline.cpp ${_rt_dir}/kernels_avx2.cpp ${_rt_dir}/kernels_avx2_vnni.cpp
-    ${_rt_dir}/kernels_avx512.cpp
+    ${_rt_dir}/kernels_avx512.cpp ${_rt_dir}/kernels_avx512_vnni.cpp
     ${_rt_dir}/kernels_avx512_bf16.cpp ${_rt_dir}/kernels_avx512_amx.cpp)
   set_source_files_properties(${_rt_dir}/kernels_avx2.cpp PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
   # No -mavx512vl: 128/256-bit code in this TU then stays VEX-encoded (runs on AVX2 CPUs).
@@ -14,7 +14,7 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
   set(_gcc_quiet "$<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized>;$<$<CXX_COMPILER_ID:GNU>:-Wno-uninitialized>")
   set_source_files_properties(${_rt_dir}/kernels_avx512.cpp PROPERTIES
     COMPILE_OPTIONS "-mavx512f;-mavx512bw;-mavx512dq;-mavx2;-mfma;-mf16c;${_gcc_quiet}")
-  # Compilers without these flags (GCC < 11) build the three tables empty: their
+  # Compilers without these flags (GCC < 11) build the four tables empty: their
   # factories return null and dispatch skips them.
   include(CheckCXXCompilerFlag)
   check_cxx_compiler_flag("-mavxvnni" CLIPCAER_CXX_HAS_AVXVNNI)
@@ -24,6 +24,10 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
   check_cxx_compiler_flag("-mavx512bf16 -mavx512vnni" CLIPCAER_CXX_HAS_AVX512_BF16)
   check_cxx_compiler_flag("-mamx-tile -mamx-bf16 -mamx-int8" CLIPCAER_CXX_HAS_AMX)
   set(_avx512 "-mavx512f;-mavx512bw;-mavx512dq;-mavx2;-mfma;-mf16c;${_gcc_quiet}")
+  check_cxx_compiler_flag("-mavx512vnni" CLIPCAER_CXX_HAS_AVX512_VNNI)
+  if(CLIPCAER_CXX_HAS_AVX512_VNNI)
+    set_source_files_properties(${_rt_dir}/kernels_avx512_vnni.cpp PROPERTIES COMPILE_OPTIONS "${_avx512};-mavx512vnni")
+  endif()
   if(CLIPCAER_CXX_HAS_AVX512_BF16)
     set_source_files_properties(${_rt_dir}/kernels_avx512_bf16.cpp PROPERTIES
       COMPILE_OPTIONS "${_avx512};-mavx512bf16;-mavx512vnni")

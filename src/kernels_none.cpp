@@ -4,6 +4,7 @@
 namespace clipcaer::kernels {
 const KernelTable* table_avx512_amx() { return nullptr; }
 const KernelTable* table_avx512_bf16() { return nullptr; }
+const KernelTable* table_avx512_vnni() { return nullptr; }
 const KernelTable* table_avx512() { return nullptr; }
 const KernelTable* table_avx2_vnni() { return nullptr; }
 const KernelTable* table_avx2() { return nullptr; }

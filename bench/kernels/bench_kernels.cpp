@@ -1,5 +1,6 @@
 // Kernel benchmarks: the measured peaks first (f32 FMA per table ISA, bf16
-// vdpbf16ps / tdpbf16ps, int8 vpdpbusd / tdpbusd), then every GEMM shape of CLIP-CAER through
+// vdpbf16ps / tdpbf16ps, int8 vpdpbusd / tdpbusd, or pmaddwd + paddd where
+// there is no VNNI), then every GEMM shape of CLIP-CAER through
 // ops::linear (1 and 2 threads) for f32, bf16 and int8 weights, and attention
 // per layer, for every kernel table this CPU runs. Every kernel iteration is
 // followed by the matching peak loop on the same threads for about as long:
@@ -165,8 +166,10 @@ const char* const kMixPeaks[] = {"gemm_mix_avx512", "gemm_mix_avx2"};
 
 // bf16 / int8 peaks: peak loop and the instruction it runs.
 const std::pair<const char*, const char*> kDotPeaks[] = {
-    {"bf16_dot", "vdpbf16ps"}, {"int8_vnni", "vpdpbusd"},  {"int8_avxvnni", "vpdpbusd_ymm"},
-    {"bf16_amx", "tdpbf16ps"}, {"int8_amx", "tdpbusd"}};
+    {"bf16_dot", "vdpbf16ps"},           {"int8_vnni", "vpdpbusd"},
+    {"int8_avxvnni", "vpdpbusd_ymm"},    {"bf16_amx", "tdpbf16ps"},
+    {"int8_amx", "tdpbusd"},             {"int8_pmaddwd_avx512", "vpmaddwd_zmm"},
+    {"int8_pmaddwd_avx2", "vpmaddwd_ymm"}, {"int8_pmaddwd_sse2", "pmaddwd_xmm"}};
 
 // The f32 FMA peak of every usable table (then come the kDotPeaks).
 std::vector<std::string> peak_isas() {

@@ -219,6 +219,71 @@ __attribute__((target("avx2,fma"))) static void gemm_mix_loop(std::uint64_t iter
 }  // namespace isa_avx2
 
 #undef CLIPCAER_MIX_FMA2
+
+// The int8 tile of the tables without VNNI (gemm_i8_tile.hpp): per 16-bit
+// pair lane, pmaddwd then paddd into an int32 accumulator. 12 chains of
+// that pair, no loads; two constant factors, two temporaries (16 ymm).
+// Inline asm: with intrinsics GCC merges the equal products of constant
+// factors into one.
+#define CLIPCAER_MADD_ADD(R, T, A) \
+  "vpmaddwd %%" #R "14, %%" #R "15, %%" #R #T "\n\t vpaddd %%" #R #T ", %%" #R #A ", %%" #R #A "\n\t"
+#define CLIPCAER_MADD_ADD12(R)                                                                            \
+  CLIPCAER_MADD_ADD(R, 12, 0) CLIPCAER_MADD_ADD(R, 13, 1) CLIPCAER_MADD_ADD(R, 12, 2)                     \
+  CLIPCAER_MADD_ADD(R, 13, 3) CLIPCAER_MADD_ADD(R, 12, 4) CLIPCAER_MADD_ADD(R, 13, 5)                     \
+  CLIPCAER_MADD_ADD(R, 12, 6) CLIPCAER_MADD_ADD(R, 13, 7) CLIPCAER_MADD_ADD(R, 12, 8)                     \
+  CLIPCAER_MADD_ADD(R, 13, 9) CLIPCAER_MADD_ADD(R, 12, 10) CLIPCAER_MADD_ADD(R, 13, 11)
+#define CLIPCAER_MADD_LOOP(R)                                                                            \
+  asm volatile("vpbroadcastd %[c], %%" #R "14\n\t vpbroadcastd %[c], %%" #R "15\n\t"                    \
+               "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"                                                       \
+               ".p2align 5\n"                                                                            \
+               "1:\n\t" CLIPCAER_MADD_ADD12(R) "dec %[n]\n\t jnz 1b\n\t vzeroupper\n\t"                 \
+               : [n] "+r"(iters)                                                                         \
+               : [c] "m"(kMaddFactors)                                                                   \
+               : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", \
+                 "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15")
+// 16-bit factors 3 and -2: sums wrap harmlessly.
+static const std::int32_t kMaddFactors = static_cast<std::int32_t>(0xfffe0003u);
+
+namespace isa_avx512 {
+__attribute__((target("avx512f,avx512bw"))) static void madd16_loop(std::uint64_t iters) {
+  if (iters == 0) return;
+  CLIPCAER_MADD_LOOP(zmm);
+}
+}  // namespace isa_avx512
+
+namespace isa_avx2 {
+__attribute__((target("avx2"))) static void madd16_loop(std::uint64_t iters) {
+  if (iters == 0) return;
+  CLIPCAER_MADD_LOOP(ymm);
+}
+}  // namespace isa_avx2
+
+namespace isa_sse2 {
+// Two-operand SSE2: each product first copies a factor (movdqa), as the
+// compiled sse2 tile does.
+#define CLIPCAER_MADD_ADD_SSE(T, A) \
+  "movdqa %%xmm14, %%xmm" #T "\n\t pmaddwd %%xmm15, %%xmm" #T "\n\t paddd %%xmm" #T ", %%xmm" #A "\n\t"
+static void madd16_loop(std::uint64_t iters) {
+  if (iters == 0) return;
+  asm volatile("movd %[c], %%xmm14\n\t pshufd $0, %%xmm14, %%xmm14\n\t movdqa %%xmm14, %%xmm15\n\t"
+               "pxor %%xmm0, %%xmm0\n\t"
+               ".p2align 5\n"
+               "1:\n\t" CLIPCAER_MADD_ADD_SSE(12, 0) CLIPCAER_MADD_ADD_SSE(13, 1) CLIPCAER_MADD_ADD_SSE(12, 2)
+               CLIPCAER_MADD_ADD_SSE(13, 3) CLIPCAER_MADD_ADD_SSE(12, 4) CLIPCAER_MADD_ADD_SSE(13, 5)
+               CLIPCAER_MADD_ADD_SSE(12, 6) CLIPCAER_MADD_ADD_SSE(13, 7) CLIPCAER_MADD_ADD_SSE(12, 8)
+               CLIPCAER_MADD_ADD_SSE(13, 9) CLIPCAER_MADD_ADD_SSE(12, 10) CLIPCAER_MADD_ADD_SSE(13, 11)
+               "dec %[n]\n\t jnz 1b\n\t"
+               : [n] "+r"(iters)
+               : [c] "m"(kMaddFactors)
+               : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+                 "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+}
+#undef CLIPCAER_MADD_ADD_SSE
+}  // namespace isa_sse2
+
+#undef CLIPCAER_MADD_LOOP
+#undef CLIPCAER_MADD_ADD12
+#undef CLIPCAER_MADD_ADD
 #endif  // __GNUC__ && __x86_64__
 
 volatile float g_peak_sink;
@@ -282,6 +347,19 @@ std::uint64_t peak_loop(const std::string& isa, std::uint64_t iters) {
     isa_avx2::gemm_mix_loop(iters);
     return iters * 12 * 8 * 2;
   }
+  // 12 pmaddwd of 2 MACs per 32-bit lane.
+  if (isa == "int8_pmaddwd_avx512" && cpu.avx512) {
+    isa_avx512::madd16_loop(iters);
+    return iters * 12 * 32 * 2;
+  }
+  if (isa == "int8_pmaddwd_avx2" && cpu.avx2_fma) {
+    isa_avx2::madd16_loop(iters);
+    return iters * 12 * 16 * 2;
+  }
+  if (isa == "int8_pmaddwd_sse2") {
+    isa_sse2::madd16_loop(iters);
+    return iters * 12 * 8 * 2;
+  }
 #endif
 #ifdef CLIPCAER_BENCH_AVX_VNNI_PEAK
   if (isa == "int8_avxvnni" && cpu.avx_vnni) {
@@ -319,9 +397,13 @@ std::string peak_unavailable_reason(const std::string& isa) {
     return "this build has no int8_avxvnni peak loop (needs GCC >= 11 or clang >= 12 on x86-64)";
   }
 #ifndef CLIPCAER_BENCH_MIX_PEAK
-  if (isa == "gemm_mix_avx512" || isa == "gemm_mix_avx2")
+  if (isa == "gemm_mix_avx512" || isa == "gemm_mix_avx2" || isa.compare(0, 13, "int8_pmaddwd_") == 0)
     return "this build has no " + isa + " loop (GNU inline asm on x86-64)";
 #endif
+  if (isa == "int8_pmaddwd_avx512" && !kernels::cpu_features().avx512)
+    return "this CPU or OS does not run AVX-512 F/DQ/BW with zmm state, needed for int8_pmaddwd_avx512";
+  if (isa == "int8_pmaddwd_avx2" && !kernels::cpu_features().avx2_fma)
+    return "this CPU or OS does not run AVX2 + FMA with ymm state, needed for int8_pmaddwd_avx2";
   if (isa == "gemm_mix_avx512" && !kernels::cpu_features().avx512)
     return "this CPU or OS does not run AVX-512 F/DQ/BW with zmm state, needed for gemm_mix_avx512";
   if (isa == "gemm_mix_avx2" && !kernels::cpu_features().avx2_fma)
@@ -347,7 +429,10 @@ std::string gemm_peak_isa(const std::string& table, kernels::WeightType type) {
   const bool bf16 = type == kernels::WeightType::bf16, i8 = type == kernels::WeightType::i8;
   if (table == "avx512_bf16" && (bf16 || i8)) return bf16 ? "bf16_dot" : "int8_vnni";
   if (table == "avx512_amx" && (bf16 || i8)) return bf16 ? "bf16_amx" : "int8_amx";
+  if (table == "avx512_vnni" && i8) return "int8_vnni";
   if (table == "avx2_vnni" && i8) return "int8_avxvnni";
+  // Without a dot product the int8 tile runs pmaddwd + paddd, not FMAs.
+  if ((table == "avx512" || table == "avx2" || table == "sse2") && i8) return "int8_pmaddwd_" + table;
   return fma_peak_isa(table);
 }
 

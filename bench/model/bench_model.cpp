@@ -454,8 +454,10 @@ int main(int argc, char** argv) {
   }
   // Sizes the peak loops run alongside; also printed for the record.
   const std::string fma = bench::fma_peak_isa(model_table().name);
+  const std::string int8 = bench::gemm_peak_isa(model_table().name, kernels::WeightType::i8);
   for (const std::string& isa : {fma, std::string("bf16_dot"), std::string("int8_vnni"), std::string("int8_avxvnni"),
-                                  std::string("bf16_amx"), std::string("int8_amx")}) {
+                                  std::string("bf16_amx"), std::string("int8_amx"), int8}) {
+    if (g_peak.count(isa)) continue;
     const double peak = bench::measure_peak_flops(isa);
     if (peak <= 0) continue;
     g_peak[isa] = peak;

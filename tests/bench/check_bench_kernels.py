@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Smoke test of bench_kernels and summarize.py: the instruction-mix peaks
-(fma_peak/gemm_mix_<isa>) run or skip with a reason, every f32 GEMM on an
-avx512-family or avx2 table gets mix_frac (other tables and dtypes do not),
-and summarize.py shows it.
+(fma_peak/gemm_mix_<isa>) and the pmaddwd peaks (int8_pmaddwd_<isa>) run or
+skip with a reason, every f32 GEMM on an avx512-family or avx2 table gets
+mix_frac (other tables and dtypes do not), int8 GEMMs are measured against an
+int8 peak (never an FMA one), and summarize.py shows mix_frac.
 
 usage: check_bench_kernels.py BENCH_KERNELS SUMMARIZE_PY
 """
@@ -14,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 MIX = {"avx512": "gemm_mix_avx512", "avx2": "gemm_mix_avx2"}
+MADD = {t: f"int8_pmaddwd_{t}" for t in ("avx512", "avx2", "sse2")}  # tables without VNNI
 
 
 def main():
@@ -21,7 +23,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run.json"
         proc = subprocess.run(
-            [bench, "--benchmark_filter=fma_peak/gemm_mix|(f32|bf16)_gemm_bias_quickgelu/.*/temporal\\.c_fc/.*threads:1",
+            [bench, "--benchmark_filter=fma_peak/gemm_mix|int8_pmaddwd|(f32|bf16|int8)_gemm_bias_quickgelu/.*/temporal\\.c_fc/.*threads:1",
              "--benchmark_min_time=0.01", f"--benchmark_out={out}", "--benchmark_out_format=json"],
             capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -39,7 +41,28 @@ def main():
             peaks[isa] = float(ctx[f"peak_gflops_{isa}"])
             assert peaks[isa] > 0 and all(b["FLOPS"] > 0 for b in rows), rows
 
+        madd = {}
+        for isa in MADD.values():
+            rows = [b for b in runs if b["run_name"].startswith(f"{isa}_peak/")]
+            assert len(rows) == 2, f"{isa}: expected 1 and 2 threads, got {[b['run_name'] for b in rows]}"
+            if rows[0].get("error_occurred"):
+                assert rows[0].get("error_message"), f"{isa} skipped without a reason"
+                assert f"peak_gops_{isa}" not in ctx
+                continue
+            madd[isa] = float(ctx[f"peak_gops_{isa}"])
+            assert madd[isa] > 0 and all(b["OPS"] > 0 for b in rows), rows
+        assert MADD["sse2"] in madd, "the SSE2 pmaddwd peak runs on every x86-64 CPU"
+
         gemms = [b for b in runs if "_gemm_" in b["run_name"] and not b.get("error_occurred")]
+        int8 = [b for b in gemms if b["run_name"].startswith("int8_")]
+        assert int8, "no int8 GEMM ran"
+        for b in int8:
+            # Against an int8 peak (pmaddwd without VNNI), in ops: an FMA peak
+            # would put a pmaddwd tile above 1 on a CPU with two such ports.
+            table = b["run_name"].split("/")[1]
+            assert "peak_GFLOPS" not in b and "OPS" in b, (b["run_name"], sorted(b))
+            if table in MADD and MADD[table] in madd:
+                assert "peak_GOPS" in b and b["peak_GOPS"] > 0, (b["run_name"], sorted(b))
         assert any(b["run_name"].startswith("f32_") for b in gemms), "no f32 GEMM ran"
         for b in gemms:
             table = b["run_name"].split("/")[1]

@@ -72,11 +72,13 @@ TEST_CASE("CLIPCAER_ISA forces the table; the CPU check gates every table") {
   const auto cpu = kernels::cpu_features();
   CHECK((!cpu.avx512 || cpu.avx2_fma));
   CHECK((!cpu.avx_vnni || cpu.avx2_fma));
-  CHECK((!cpu.avx512_bf16 || cpu.avx512));
+  CHECK((!cpu.avx512_vnni || cpu.avx512));
+  CHECK((!cpu.avx512_bf16 || cpu.avx512_vnni));
   CHECK((!cpu.amx || cpu.avx512_bf16));
   for (const kernels::KernelTable* t : kernels::usable_tables()) {
     if (std::string(t->name) == "avx512_amx") CHECK(cpu.amx);
     if (std::string(t->name) == "avx512_bf16") CHECK(cpu.avx512_bf16);
+    if (std::string(t->name) == "avx512_vnni") CHECK(cpu.avx512_vnni);
     if (std::string(t->name) == "avx512") CHECK(cpu.avx512);
     if (std::string(t->name) == "avx2_vnni") CHECK(cpu.avx_vnni);
     if (std::string(t->name) == "avx2") CHECK(cpu.avx2_fma);

@@ -31,13 +31,13 @@ import sys
 LEGACY_PREFIXES = {0x66, 0x67, 0xF2, 0xF3, 0x2E, 0x3E, 0x26, 0x36, 0x64, 0x65, 0xF0}
 
 # Code that only ever runs once the dispatcher has seen the ISA on this CPU.
-AVX512_ONLY = re.compile(r"isa_avx512|xsimd::avx512|clipcaer::kernels::table_avx512(_bf16|_amx)?\(\)")
+AVX512_ONLY = re.compile(r"isa_avx512|xsimd::avx512|clipcaer::kernels::table_avx512(_bf16|_amx|_vnni)?\(\)")
 AVX_ONLY = re.compile(
     r"isa_avx512|isa_avx2|xsimd::avx512|xsimd::avx2?\b|xsimd::fma3<xsimd::avx2?>|"
-    r"clipcaer::kernels::table_avx(512(_bf16|_amx)?|2(_vnni)?)\(\)")
+    r"clipcaer::kernels::table_avx(512(_bf16|_amx|_vnni)?|2(_vnni)?)\(\)")
 
 # AVX-VNNI (VEX vpdpbusd & co.) runs on fewer CPUs than AVX2: only its own table may hold it.
-AVX_VNNI_ONLY = re.compile(r"isa_avx2_vnni|isa_avx512|xsimd::avx512|clipcaer::kernels::table_avx(2_vnni|512(_bf16|_amx)?)\(\)")
+AVX_VNNI_ONLY = re.compile(r"isa_avx2_vnni|isa_avx512|xsimd::avx512|clipcaer::kernels::table_avx(2_vnni|512(_bf16|_amx|_vnni)?)\(\)")
 VNNI_MNEMONIC = re.compile(r"\bvpdp(bu|ws)sds?\b")
 
 FUNCTION = re.compile(r"^([0-9a-f]+) <(.+)>:$")

@@ -86,7 +86,7 @@ def test_properties(small):
     assert m.image_size == c["vision"]["image_size"]
     assert len(m.class_names) == m.num_classes == len(c["classes"])
     assert m.text_features.shape == (m.num_classes, m.embed_dim)
-    assert m.kernel_set in ("avx512_amx", "avx512_bf16", "avx512", "avx2_vnni", "avx2", "sse2", "neon64", "neon")
+    assert m.kernel_set in ("avx512_amx", "avx512_bf16", "avx512_vnni", "avx512", "avx2_vnni", "avx2", "sse2", "neon64", "neon")
     assert m.dtype == "float32"
     assert m.path.endswith(".safetensors")
 

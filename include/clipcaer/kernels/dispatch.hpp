@@ -35,6 +35,7 @@ struct CpuFeatures {
   bool avx2_fma = false;  // AVX2 + FMA3, ymm state enabled
   bool avx_vnni = false;  // AVX-VNNI on top of avx2_fma (the VEX vpdpbusd)
   bool avx512 = false;    // AVX-512 F + DQ + BW on top, zmm and opmask state enabled
+  bool avx512_vnni = false;  // AVX512_VNNI on top (the zmm int8 dot product)
   bool avx512_bf16 = false;  // AVX512_BF16 and AVX512_VNNI on top (bf16 and int8 dot products)
   bool amx = false;          // AMX tile, bf16 and int8 on top, tile state enabled in XCR0
 };
@@ -54,6 +55,7 @@ inline CpuFeatures cpu_features() noexcept {
   f.avx2_fma = ymm_state && avx2 && fma;
   f.avx512 = f.avx2_fma && zmm_state && avx512f && avx512dq && avx512bw;
   const bool vnni = (c >> 11) & 1;
+  f.avx512_vnni = f.avx512 && vnni;  // leaf 7.0 ECX bit 11
   const bool amx_bf16 = (d >> 22) & 1, amx_tile = (d >> 24) & 1, amx_int8 = (d >> 25) & 1;
   const bool tile_state = ((xcr0 >> 17) & 3) == 3;
   const unsigned max_subleaf = a;
@@ -84,6 +86,7 @@ inline bool request_amx_permission() noexcept {
 // those instructions), so call one only on a CPU that cpu_features() says runs it.
 const KernelTable* table_avx512_amx();
 const KernelTable* table_avx512_bf16();
+const KernelTable* table_avx512_vnni();
 const KernelTable* table_avx512();
 const KernelTable* table_avx2_vnni();
 const KernelTable* table_avx2();
@@ -98,6 +101,8 @@ inline std::vector<const KernelTable*> usable_tables() {
       if (const KernelTable* t = table_avx512_amx()) out.push_back(t);
     if (cpu.avx512_bf16)
       if (const KernelTable* t = table_avx512_bf16()) out.push_back(t);
+    if (cpu.avx512_vnni)
+      if (const KernelTable* t = table_avx512_vnni()) out.push_back(t);
     if (cpu.avx512)
       if (const KernelTable* t = table_avx512()) out.push_back(t);
     if (cpu.avx_vnni)
