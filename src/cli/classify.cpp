@@ -21,7 +21,7 @@ const char* const kClassifyHelp =
     "                      (clips without boxes use whole frames)\n"
     "  --format FMT        text (default), json or csv\n"
     "  --threads N         worker threads (default: one per core)\n"
-    "  --isa NAME          force a kernel set (avx512, avx2, sse2)\n"
+    "  --isa NAME          force a kernel set (those of clipcaer --version)\n"
     "  --dtype TYPE        weight storage: float32, bfloat16 or int8 (default: the file's)\n";
 
 int run_classify(const std::vector<std::string>& argv) {

@@ -31,7 +31,7 @@ const char* const kEvalHelp =
     "                      (default: clipcaer-eval)\n"
     "  --keep-going        report clips that fail and go on (exit code 1 at the end)\n"
     "  --threads N         worker threads (default: one per core)\n"
-    "  --isa NAME          force a kernel set\n"
+    "  --isa NAME          force a kernel set (those of clipcaer --version)\n"
     "  --dtype TYPE        weight storage: float32, bfloat16 or int8 (default: the file's)\n";
 
 namespace {

@@ -7,10 +7,26 @@
 
 #include "args.hpp"
 #include "clipcaer/core/error.hpp"
+#include "clipcaer/kernels/dispatch.hpp"
 #include "clipcaer/version.hpp"
 #include "commands.hpp"
 
 namespace {
+
+// The kernel sets this CPU runs, best first, and the one models will use
+// (CLIPCAER_ISA may force another): what to quote in a bug report, and what
+// decides which dtype pays (docs/api-cpp.md, "Choosing a dtype").
+void print_kernel_sets() {
+  namespace k = clipcaer::kernels;
+  std::string sets;
+  for (const k::KernelTable* t : k::usable_tables()) sets += std::string(sets.empty() ? "" : ", ") + t->name;
+  std::printf("kernel sets on this CPU, best first: %s\n", sets.c_str());
+  try {
+    std::printf("kernel set used: %s\n", k::best_table().name);
+  } catch (const clipcaer::Error& e) {
+    std::printf("kernel set used: none (%s)\n", e.what());
+  }
+}
 
 const char* const kUsage =
     "usage: clipcaer <command> [options]\n"
@@ -34,6 +50,7 @@ int main(int argc, char** argv) {
   }
   if (args[0] == "--version") {
     std::printf("clipcaer %s\n", CLIPCAER_VERSION_STRING);
+    print_kernel_sets();
     return 0;
   }
   const std::string command = args[0];

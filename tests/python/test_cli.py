@@ -49,7 +49,18 @@ def test_help_version_and_usage_errors():
     r = run("--help")
     assert r.returncode == 0 and "classify" in r.stdout and "eval" in r.stdout
     assert run().returncode == 2
-    assert run("--version").stdout.startswith("clipcaer ")
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.startswith("clipcaer ")
+    sets = dict(line.split(": ", 1) for line in r.stdout.splitlines()[1:])
+    usable = sets["kernel sets on this CPU, best first"].split(", ")
+    assert usable and sets["kernel set used"] == usable[0]
+    # CLIPCAER_ISA picks another usable set; a bad one is named, not fatal here.
+    forced = subprocess.run([str(CLI), "--version"], capture_output=True, text=True,
+                            env=dict(os.environ, CLIPCAER_ISA="baseline")).stdout
+    assert f"kernel set used: {usable[-1]}\n" in forced
+    bad = subprocess.run([str(CLI), "--version"], capture_output=True, text=True,
+                         env=dict(os.environ, CLIPCAER_ISA="no-such-isa"))
+    assert bad.returncode == 0 and "kernel set used: none (" in bad.stdout and "no-such-isa" in bad.stdout
     assert run("frobnicate").returncode == 2
     r = run("classify", "--help")
     assert r.returncode == 0 and "--face-boxes" in r.stdout
