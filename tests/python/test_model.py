@@ -1,6 +1,7 @@
 """clipcaer.Model from Python: parity with the reference goldens, the result
 objects, batching, threads and every error path."""
 import concurrent.futures
+import os
 
 import numpy as np
 import pytest
@@ -89,6 +90,20 @@ def test_properties(small):
     assert m.kernel_set in ("avx512_amx", "avx512_bf16", "avx512_vnni", "avx512", "avx2_vnni", "avx2", "sse2", "neon64", "neon")
     assert m.dtype == "float32"
     assert m.path.endswith(".safetensors")
+
+
+def test_kernel_sets_name_what_isa_accepts(small):
+    m, g = small
+    sets = clipcaer.kernel_sets()
+    assert sets and len(set(sets)) == len(sets)
+    if not os.environ.get("CLIPCAER_ISA"):
+        assert m.kernel_set == sets[0]  # the best one by default
+    ref = m.classify_clip(g["faces"][0], g["frames"][0]).logits
+    for name in sets:
+        forced = clipcaer.Model(m.path, isa=name)
+        assert forced.kernel_set == name
+        # Same answer on every table, to float32 accumulation error.
+        np.testing.assert_allclose(forced.classify_clip(g["faces"][0], g["frames"][0]).logits, ref, atol=1e-4)
 
 
 def test_float64_and_noncontiguous_inputs_are_accepted(small):

@@ -9,6 +9,10 @@ from . import preprocess as preprocess
 
 __version__: str
 
+def kernel_sets() -> List[str]:
+    """The kernel sets this CPU runs, best first (Model(isa=...) takes one)."""
+    ...
+
 FloatArray = npt.ArrayLike
 StrPath = Union[str, PathLike]
 Box = Sequence[float]

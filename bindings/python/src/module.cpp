@@ -1,11 +1,25 @@
 #include "bindings.hpp"
 
+#include <pybind11/stl.h>
+
+#include <string>
+#include <vector>
+
+#include "clipcaer/kernels/dispatch.hpp"
 #include "clipcaer/version.hpp"
 
 PYBIND11_MODULE(_clipcaer, m) {
   using namespace clipcaer::python;
   m.doc() = "clipcaer: CLIP-CAER inference (C++ core)";
   m.attr("__version__") = CLIPCAER_VERSION_STRING;
+  m.def(
+      "kernel_sets",
+      [] {
+        std::vector<std::string> names;
+        for (const clipcaer::kernels::KernelTable* t : clipcaer::kernels::usable_tables()) names.emplace_back(t->name);
+        return names;
+      },
+      "The kernel sets this CPU runs, best first: what Model(isa=...) accepts (and \"baseline\", the last).");
   register_errors(m);
   register_text(m);  // TextHead before Model, whose methods take and return it
   register_model(m);
