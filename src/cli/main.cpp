@@ -18,9 +18,7 @@ namespace {
 // decides which dtype pays (docs/api-cpp.md, "Choosing a dtype").
 void print_kernel_sets() {
   namespace k = clipcaer::kernels;
-  std::string sets;
-  for (const k::KernelTable* t : k::usable_tables()) sets += std::string(sets.empty() ? "" : ", ") + t->name;
-  std::printf("kernel sets on this CPU, best first: %s\n", sets.c_str());
+  std::printf("kernel sets on this CPU, best first: %s\n", k::usable_table_list().c_str());
   try {
     std::printf("kernel set used: %s\n", k::best_table().name);
   } catch (const clipcaer::Error& e) {

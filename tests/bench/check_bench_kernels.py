@@ -19,6 +19,25 @@ MIX = {"avx512": "gemm_mix_avx512", "avx2": "gemm_mix_avx2"}
 MADD = {t: f"int8_pmaddwd_{t}" for t in ("avx512", "avx2", "sse2")}  # tables without VNNI
 
 
+def measured_peaks(runs, ctx, isas, name, unit):
+    """{isa: single-core peak measured at start} for the peak loops that ran.
+    Each loop has a 1- and a 2-thread row (run names starting with
+    name.format(isa)); a loop that cannot run skips both with a reason and
+    leaves no peak in the context."""
+    key = "peak_gflops_" if unit == "FLOPS" else "peak_gops_"
+    peaks = {}
+    for isa in isas:
+        rows = [b for b in runs if b["run_name"].startswith(name.format(isa))]
+        assert len(rows) == 2, f"{isa}: expected 1 and 2 threads, got {[b['run_name'] for b in rows]}"
+        if rows[0].get("error_occurred"):
+            assert rows[0].get("error_message"), f"{isa} skipped without a reason"
+            assert key + isa not in ctx
+            continue
+        peaks[isa] = float(ctx[key + isa])
+        assert peaks[isa] > 0 and all(b[unit] > 0 for b in rows), rows
+    return peaks
+
+
 def main():
     bench, summarize = sys.argv[1], sys.argv[2]
     with tempfile.TemporaryDirectory() as tmp:
@@ -31,27 +50,8 @@ def main():
         data = json.loads(out.read_text())
         ctx, runs = data["context"], [b for b in data["benchmarks"] if b.get("run_type") == "iteration"]
 
-        peaks = {}
-        for isa in MIX.values():
-            rows = [b for b in runs if b["run_name"].startswith(f"fma_peak/{isa}/")]
-            assert len(rows) == 2, f"{isa}: expected 1 and 2 threads, got {[b['run_name'] for b in rows]}"
-            if rows[0].get("error_occurred"):
-                assert rows[0].get("error_message"), f"{isa} skipped without a reason"
-                assert f"peak_gflops_{isa}" not in ctx
-                continue
-            peaks[isa] = float(ctx[f"peak_gflops_{isa}"])
-            assert peaks[isa] > 0 and all(b["FLOPS"] > 0 for b in rows), rows
-
-        madd = {}
-        for isa in MADD.values():
-            rows = [b for b in runs if b["run_name"].startswith(f"{isa}_peak/")]
-            assert len(rows) == 2, f"{isa}: expected 1 and 2 threads, got {[b['run_name'] for b in rows]}"
-            if rows[0].get("error_occurred"):
-                assert rows[0].get("error_message"), f"{isa} skipped without a reason"
-                assert f"peak_gops_{isa}" not in ctx
-                continue
-            madd[isa] = float(ctx[f"peak_gops_{isa}"])
-            assert madd[isa] > 0 and all(b["OPS"] > 0 for b in rows), rows
+        peaks = measured_peaks(runs, ctx, MIX.values(), "fma_peak/{}/", "FLOPS")
+        madd = measured_peaks(runs, ctx, MADD.values(), "{}_peak/", "OPS")
         if platform.machine() in ("x86_64", "AMD64"):
             assert MADD["sse2"] in madd, "the SSE2 pmaddwd peak runs on every x86-64 CPU"
 

@@ -130,17 +130,21 @@ inline const KernelTable* find_table(const std::string& name) {
   return nullptr;
 }
 
+// The usable tables' names, best first, as "avx2, sse2" (messages, `clipcaer --version`).
+inline std::string usable_table_list() {
+  std::string names;
+  for (const KernelTable* t : usable_tables()) names += std::string(names.empty() ? "" : ", ") + t->name;
+  return names;
+}
+
 namespace detail {
 inline const KernelTable& choose_table() {
-  const auto tables = usable_tables();
   if (const char* forced = std::getenv("CLIPCAER_ISA"); forced && *forced) {
     if (const KernelTable* t = find_table(forced)) return *t;
-    std::string names;
-    for (const KernelTable* t : tables) names += std::string(names.empty() ? "" : ", ") + t->name;
     throw_error(ErrorCode::unsupported, "CLIPCAER_ISA='", forced, "' is not a kernel set this CPU and build can run (",
-                names, ")");
+                usable_table_list(), ")");
   }
-  return *tables.front();
+  return *usable_tables().front();
 }
 }  // namespace detail
 
