@@ -40,10 +40,25 @@ else()
   set(_rt_sources ${_rt_dir}/kernels_baseline.cpp ${_rt_dir}/kernels_none.cpp)
 endif()
 
+# The CUDA backend's device (or stubs that say the build has none).
+if(CLIPCAER_CUDA)
+  list(APPEND _rt_sources ${_rt_dir}/gpu/cuda_device.cu)
+else()
+  list(APPEND _rt_sources ${_rt_dir}/gpu/cuda_none.cpp)
+endif()
+
 add_library(clipcaer_runtime STATIC ${_rt_sources})
 add_library(clipcaer::runtime ALIAS clipcaer_runtime)
 set_target_properties(clipcaer_runtime PROPERTIES POSITION_INDEPENDENT_CODE ON OUTPUT_NAME clipcaer_runtime
   CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
 target_link_libraries(clipcaer_runtime PUBLIC clipcaer)
 target_compile_definitions(clipcaer_runtime PUBLIC CLIPCAER_MULTIARCH)
+if(CLIPCAER_CUDA)
+  target_link_libraries(clipcaer_runtime PUBLIC CUDA::cudart CUDA::cublas)
+  target_compile_definitions(clipcaer_runtime PUBLIC CLIPCAER_HAS_CUDA)
+  set_target_properties(clipcaer_runtime PROPERTIES CUDA_VISIBILITY_PRESET hidden
+    CUDA_ARCHITECTURES "${CLIPCAER_CUDA_ARCHITECTURES}")
+  # nvcc passes these to the host compiler; our warnings stay on for .cpp files.
+  target_compile_options(clipcaer_runtime PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall,-Wextra>)
+endif()
 clipcaer_warnings(clipcaer_runtime)

@@ -219,6 +219,35 @@ void bm_classify_clip(benchmark::State& state, std::string dtype, std::size_t th
   state.SetLabel(label(m->kernel_set(), m->dtype(), peak));
 }
 
+// One clip with the image tower on CLIPCAER_BENCH_DEVICE ("cuda", "cuda:N"),
+// wall time (the GPU works while the calling thread waits), work per second
+// as a counter. Its own model: the CPU ones above stay as they are.
+void bm_classify_clip_device(benchmark::State& state, std::string device, std::size_t threads) {
+  if (skip_without_model(state)) return;
+  static std::unique_ptr<Model> m;
+  static std::string error;
+  if (!m && error.empty()) {
+    try {
+      ModelOptions o;
+      o.device = device;
+      o.threads = threads;
+      m = std::make_unique<Model>(model_path(), o);
+    } catch (const Error& e) {
+      error = e.what();
+    }
+  }
+  if (!m) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  const ClipInput& in = clip_input(*m);
+  benchmark::DoNotOptimize(m->classify_clip(in.faces, in.frames));  // warm: buffers sized, kernels loaded
+  for (auto _ : state) benchmark::DoNotOptimize(m->classify_clip(in.faces, in.frames));
+  const double flops = image_tower_flops(m->config(), 2 * m->num_frames()) + temporal_fusion_flops(m->config(), m->num_frames());
+  state.counters["FLOPS"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(m->device());
+}
+
 void bm_encode_images(benchmark::State& state, std::string dtype, std::size_t threads) {
   if (skip_without_model(state)) return;
   Model* m = load_model(state, dtype, threads);
@@ -396,6 +425,11 @@ void bm_vit_part(benchmark::State& state, std::string part, std::string dtype, s
 
 void register_all() {
   const std::size_t images = 32, rows = images * 50;  // ViT-B/32 on one clip (names only; shapes come from the file)
+  if (const char* device = std::getenv("CLIPCAER_BENCH_DEVICE"); device && *device)
+    benchmark::RegisterBenchmark((std::string("clip/classify_clip_device/") + device + "/threads:2").c_str(),
+                                 bm_classify_clip_device, std::string(device), std::size_t{2})
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
   for (const char* dtype : kDtypes)
     for (std::size_t threads : {1, 2}) {
       const std::string t = "/threads:" + std::to_string(threads), dt = std::string("/") + dtype;

@@ -57,6 +57,9 @@ typedef struct clipcaer_model_params {
    * file's choice. Added after 0.1.0: callers built against an older header pass a smaller
    * struct_size and get the file's choice. */
   const char* dtype;
+  /* Where the image tower runs: "cpu", "cuda", "cuda:N"; NULL or "" = cpu.
+   * Added after 0.1.0, like dtype: a smaller struct_size means cpu. */
+  const char* device;
 } clipcaer_model_params;
 
 /* "MAJOR.MINOR.PATCH" of the library. */
@@ -90,6 +93,9 @@ CLIPCAER_API clipcaer_status clipcaer_model_set_threads(clipcaer_model* model, s
  * ("float32", "bfloat16", "int8"); *out points at a static string. */
 CLIPCAER_API clipcaer_status clipcaer_model_kernel_set(const clipcaer_model* model, const char** out);
 CLIPCAER_API clipcaer_status clipcaer_model_dtype(const clipcaer_model* model, const char** out);
+/* Where the image tower runs: "cpu" or the GPU's name ("cuda:0 (NVIDIA ...)");
+ * *out lives as long as the model. */
+CLIPCAER_API clipcaer_status clipcaer_model_device(const clipcaer_model* model, const char** out);
 
 /* One clip: faces and frames each hold num_frames images of 3 x S x S floats
  * (1 <= num_frames <= T). Writes num_classes floats to logits and to probs

@@ -15,8 +15,10 @@
 #include "clipcaer/version.hpp"
 
 struct clipcaer_model {
-  explicit clipcaer_model(const std::string& path, const clipcaer::ModelOptions& o) : model(path, o) {}
+  explicit clipcaer_model(const std::string& path, const clipcaer::ModelOptions& o)
+      : model(path, o), device(model.device()) {}
   clipcaer::Model model;
+  std::string device;  // model.device(), kept for clipcaer_model_device's pointer
 };
 
 namespace {
@@ -151,6 +153,7 @@ void clipcaer_model_params_init(clipcaer_model_params* params) {
   params->threads = 0;
   params->isa = nullptr;
   params->dtype = nullptr;
+  params->device = nullptr;
 }
 
 clipcaer_status clipcaer_model_load(const char* path, const clipcaer_model_params* params, clipcaer_model** out) {
@@ -168,6 +171,8 @@ clipcaer_status clipcaer_model_load(const char* path, const clipcaer_model_param
       if (params->isa) o.isa = params->isa;
       if (params->struct_size >= offsetof(clipcaer_model_params, dtype) + sizeof(params->dtype) && params->dtype)
         o.dtype = params->dtype;
+      if (params->struct_size >= offsetof(clipcaer_model_params, device) + sizeof(params->device) && params->device)
+        o.device = params->device;
     }
     auto* m = new clipcaer_model(path, o);
     std::lock_guard<std::mutex> lock(registry_mutex);
@@ -249,6 +254,14 @@ clipcaer_status clipcaer_model_dtype(const clipcaer_model* model, const char** o
   return with_model(model, [&](const clipcaer::Model& m) {
     require_out(out, "out");
     *out = m.dtype();
+    return CLIPCAER_OK;
+  });
+}
+
+clipcaer_status clipcaer_model_device(const clipcaer_model* model, const char** out) {
+  return with_model(model, [&](const clipcaer::Model&) {
+    require_out(out, "out");
+    *out = model->device.c_str();
     return CLIPCAER_OK;
   });
 }

@@ -19,6 +19,8 @@
 #include "clipcaer/core/thread_pool.hpp"
 #include "clipcaer/io/safetensors.hpp"
 #include "clipcaer/io/weight_reader.hpp"
+#include "clipcaer/gpu/open_device.hpp"
+#include "clipcaer/gpu/vision_tower.hpp"
 #include "clipcaer/kernels/dispatch.hpp"
 #include "clipcaer/kernels/impl/support.hpp"
 #include "clipcaer/models/compute_dtype.hpp"
@@ -47,6 +49,11 @@ struct ModelOptions {
   // CLIP BPE merges file (bpe_simple_vocab_16e6.txt.gz) for encode_texts and
   // prompt heads, used when the weights file embeds none (tokenizer.bpe_vocab_gz).
   std::string vocab_path;
+  // Where the image tower runs: "" or "cpu"; "cuda" / "cuda:N" (an NVIDIA
+  // GPU, float32, builds with CLIPCAER_CUDA=ON); "emulated" (the GPU code
+  // path on the host, slowly: for tests). The rest of the model runs on the
+  // CPU either way (docs/api-cpp.md "GPU").
+  std::string device;
 };
 
 // How Model::make_head turns class text into prompts (docs/text.md "Heads").
@@ -119,6 +126,14 @@ class Model {
     require(options.max_batch_images >= 1, ErrorCode::invalid_argument, "max_batch_images must be at least 1");
     config_ = parse_model_config(*file_);
     weight_type_ = models::resolve_compute_dtype(options.dtype, *file_);
+    device_ = gpu::open_device(options.device);
+    if (device_) {
+      require(options.dtype.empty() || weight_type_ == kernels::WeightType::f32, ErrorCode::unsupported, "device '",
+              options.device, "' runs the image tower in float32 only; dtype '", options.dtype,
+              "' is for the CPU (leave dtype empty or float32)");
+      // A file's reduced-precision default is a CPU choice: the GPU tower is float32.
+      weight_type_ = kernels::WeightType::f32;
+    }
     for (const auto& c : config_.classes) class_names_.push_back(c.name);
     load();
   }
@@ -131,6 +146,8 @@ class Model {
   std::size_t image_size() const noexcept { return config_.vision.image_size; }
   std::size_t embed_dim() const noexcept { return config_.embed_dim; }
   const char* kernel_set() const noexcept { return kernels_->name; }
+  // Where the image tower runs: "cpu", or the GPU device's name ("cuda:0 (NVIDIA ...)", "emulated").
+  std::string device() const { return device_ ? device_->name() : "cpu"; }
   // Storage type of the Linear weights ("float32", "bfloat16" or "int8").
   const char* dtype() const noexcept { return kernels::weight_type_name(weight_type_); }
   std::size_t threads() const noexcept { return pool_->size(); }
@@ -423,7 +440,12 @@ class Model {
     // residual blocks, ~97 % of a clip's flops. Everything else is small or
     // runs once per load and stays float32 (docs/performance.md "Reduced precision").
     const nn::LoadContext lc{reader, *kernels_, kernels::WeightType::f32};
-    visual_.load({reader, *kernels_, weight_type_}, config_.vision, config_.embed_dim);
+    if (device_) {
+      gpu_visual_ = std::make_unique<gpu::VisionTower>();
+      gpu_visual_->load(reader, config_.vision, config_.embed_dim, *device_);
+    } else {
+      visual_.load({reader, *kernels_, weight_type_}, config_.vision, config_.embed_dim);
+    }
     text_.load(lc, config_.text, config_.embed_dim);
     token_embedding_.load(reader, config_.text);
     learned_features_ = std::make_shared<const Tensor>();
@@ -454,7 +476,10 @@ class Model {
         preprocess::clip_normalize(pass, count, plane, normalized.data());
         pass = normalized.data();
       }
-      visual_.encode(ctx, pass, count, out + i * embed_dim(), ws);
+      if (gpu_visual_)
+        gpu_visual_->encode(pass, count, out + i * embed_dim());
+      else
+        visual_.encode(ctx, pass, count, out + i * embed_dim(), ws);
     }
   }
 
@@ -504,7 +529,9 @@ class Model {
   std::unique_ptr<WorkspacePool> workspaces_;
   ModelConfig config_;
   std::vector<std::string> class_names_;
-  models::VisionTransformer visual_;
+  models::VisionTransformer visual_;       // the CPU image tower, or
+  std::unique_ptr<gpu::Device> device_;    // a GPU device (declared first:
+  std::unique_ptr<gpu::VisionTower> gpu_visual_;  // the tower frees its buffers on it)
   models::TextTransformer text_;
   models::TokenEmbedding token_embedding_;
   models::TemporalEncoder face_temporal_, context_temporal_;

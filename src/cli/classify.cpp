@@ -22,10 +22,11 @@ const char* const kClassifyHelp =
     "  --format FMT        text (default), json or csv\n"
     "  --threads N         worker threads (default: one per core)\n"
     "  --isa NAME          force a kernel set (those of clipcaer --version)\n"
-    "  --dtype TYPE        weight storage: float32, bfloat16 or int8 (default: the file's)\n";
+    "  --dtype TYPE        weight storage: float32, bfloat16 or int8 (default: the file's)\n"
+    "  --device D          where the image tower runs: cpu (default), cuda, cuda:N\n";
 
 int run_classify(const std::vector<std::string>& argv) {
-  const Args a = parse_args(argv, {"model", "face-boxes", "body-boxes", "format", "threads", "isa", "dtype"}, {});
+  const Args a = parse_args(argv, {"model", "face-boxes", "body-boxes", "format", "threads", "isa", "dtype", "device"}, {});
   if (!a.has("model")) throw UsageError("--model is required");
   if (a.positional.empty()) throw UsageError("no clip folder given");
   const std::string format = a.get("format", "text");

@@ -19,6 +19,7 @@ inline ModelOptions model_options(const Args& a) {
   o.threads = a.get_size("threads", 0);
   o.isa = a.get("isa");
   o.dtype = a.get("dtype");
+  o.device = a.get("device");
   return o;
 }
 

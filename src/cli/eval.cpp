@@ -32,7 +32,8 @@ const char* const kEvalHelp =
     "  --keep-going        report clips that fail and go on (exit code 1 at the end)\n"
     "  --threads N         worker threads (default: one per core)\n"
     "  --isa NAME          force a kernel set (those of clipcaer --version)\n"
-    "  --dtype TYPE        weight storage: float32, bfloat16 or int8 (default: the file's)\n";
+    "  --dtype TYPE        weight storage: float32, bfloat16 or int8 (default: the file's)\n"
+    "  --device D          where the image tower runs: cpu (default), cuda, cuda:N\n";
 
 namespace {
 
@@ -51,7 +52,7 @@ std::string csv_quote(const std::string& s) {
 }  // namespace
 
 int run_eval(const std::vector<std::string>& argv) {
-  const Args a = parse_args(argv, {"model", "list", "root", "face-boxes", "body-boxes", "out", "threads", "isa", "dtype"},
+  const Args a = parse_args(argv, {"model", "list", "root", "face-boxes", "body-boxes", "out", "threads", "isa", "dtype", "device"},
                             {"keep-going"});
   if (!a.has("model")) throw UsageError("--model is required");
   if (!a.has("list")) throw UsageError("--list is required");

@@ -7,6 +7,7 @@
 
 #include "args.hpp"
 #include "clipcaer/core/error.hpp"
+#include "clipcaer/gpu/open_device.hpp"
 #include "clipcaer/kernels/dispatch.hpp"
 #include "clipcaer/version.hpp"
 #include "commands.hpp"
@@ -24,6 +25,15 @@ void print_kernel_sets() {
   } catch (const clipcaer::Error& e) {
     std::printf("kernel set used: none (%s)\n", e.what());
   }
+}
+
+// Whether --device cuda can work here.
+void print_cuda() {
+  namespace g = clipcaer::gpu;
+  if (!g::cuda_built())
+    std::printf("CUDA: not in this build (configure with -DCLIPCAER_CUDA=ON)\n");
+  else
+    std::printf("CUDA: built; %d device(s) visible\n", g::cuda_device_count());
 }
 
 const char* const kUsage =
@@ -49,6 +59,7 @@ int main(int argc, char** argv) {
   if (args[0] == "--version") {
     std::printf("clipcaer %s\n", CLIPCAER_VERSION_STRING);
     print_kernel_sets();
+    print_cuda();
     return 0;
   }
   const std::string command = args[0];

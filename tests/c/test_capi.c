@@ -108,6 +108,7 @@ int main(int argc, char** argv) {
     m = NULL;
   }
 
+
   /* load */
   clipcaer_model_params_init(&params);
   params.threads = 2;
@@ -137,6 +138,33 @@ int main(int argc, char** argv) {
   }
   CHECK(fabsf(sum - 1.0f) < 1e-5f);
   CHECK(clipcaer_classify_clip(m, clip, clip, T, NULL, NULL, 0, &top) == CLIPCAER_OK);
+
+  /* device: cpu by default; the GPU code path on the host ("emulated") gives the CPU's answer */
+  {
+    const char* s = NULL;
+    float cpu_logits[64], gpu_logits[64];
+    size_t j;
+    clipcaer_model* g = NULL;
+    CHECK(clipcaer_model_device(m, &s) == CLIPCAER_OK && strcmp(s, "cpu") == 0);
+    CHECK(clipcaer_model_device(m, NULL) == CLIPCAER_ERR_INVALID_ARGUMENT);
+    CHECK(clipcaer_classify_clip(m, clip, clip, T, cpu_logits, NULL, 64, NULL) == CLIPCAER_OK);
+    clipcaer_model_params_init(&params);
+    params.device = "emulated";
+    CHECK(clipcaer_model_load(model_path, &params, &g) == CLIPCAER_OK);
+    CHECK(clipcaer_model_device(g, &s) == CLIPCAER_OK && strcmp(s, "emulated") == 0);
+    CHECK(clipcaer_classify_clip(g, clip, clip, T, gpu_logits, NULL, 64, NULL) == CLIPCAER_OK);
+    for (j = 0; j < C; ++j) CHECK(fabsf(cpu_logits[j] - gpu_logits[j]) < 1e-3f);
+    clipcaer_model_free(g);
+    CHECK(clipcaer_model_device(g, &s) == CLIPCAER_ERR_INVALID_HANDLE);
+    params.device = "tpu";
+    CHECK(clipcaer_model_load(model_path, &params, &g) == CLIPCAER_ERR_INVALID_ARGUMENT && g == NULL);
+    CHECK(error_mentions("unknown device 'tpu'"));
+    params.device = "emulated";
+    params.struct_size = offsetof(clipcaer_model_params, device); /* an older caller: cpu */
+    CHECK(clipcaer_model_load(model_path, &params, &g) == CLIPCAER_OK);
+    CHECK(clipcaer_model_device(g, &s) == CLIPCAER_OK && strcmp(s, "cpu") == 0);
+    clipcaer_model_free(g);
+  }
   CHECK(clipcaer_classify_clip(m, clip, clip, T, logits, NULL, C - 1, &top) == CLIPCAER_ERR_BUFFER_TOO_SMALL);
   CHECK(clipcaer_classify_clip(m, NULL, clip, T, logits, NULL, 64, &top) == CLIPCAER_ERR_INVALID_ARGUMENT);
   CHECK(error_mentions("faces is NULL"));

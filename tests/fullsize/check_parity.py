@@ -111,8 +111,8 @@ def compare_clipcaer(args, weights, ref, faces, frames, class_names, report):
     import clipcaer
 
     t0 = time.perf_counter()
-    m = clipcaer.Model(weights, threads=args.threads)
-    print(f"clipcaer: loaded in {time.perf_counter() - t0:.2f} s")
+    m = clipcaer.Model(weights, threads=args.threads, device=args.device)
+    print(f"clipcaer: loaded in {time.perf_counter() - t0:.2f} s (image tower on {m.device})")
     report.check("class_names", list(m.class_names) == class_names, f"{list(m.class_names)}")
     report.features("text_features (C, E)", m.text_features, ref["text_features"])
 
@@ -164,6 +164,9 @@ def main():
     parser.add_argument("--vocab", default=os.path.join(REPO, "..", "shared", "clip", "bpe_simple_vocab_16e6.txt.gz"))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="",
+                        help="where clipcaer runs the image tower: cpu (default), cuda, cuda:N, or emulated "
+                             "(the CUDA backend's code path on the host: slow, minutes)")
     parser.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32",
                         help="converter --dtype; bfloat16 results are printed, the thresholds are for float32")
     parser.add_argument("--reference-only", action="store_true", help="stop before loading clipcaer")

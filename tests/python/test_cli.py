@@ -54,6 +54,8 @@ def test_help_version_and_usage_errors():
     sets = dict(line.split(": ", 1) for line in r.stdout.splitlines()[1:])
     usable = sets["kernel sets on this CPU, best first"].split(", ")
     assert usable and sets["kernel set used"] == usable[0]
+    assert sets["CUDA"] == (f"built; {clipcaer.cuda_devices()} device(s) visible" if "built;" in sets["CUDA"]
+                            else "not in this build (configure with -DCLIPCAER_CUDA=ON)")
     # CLIPCAER_ISA picks another usable set; a bad one is named, not fatal here.
     forced = subprocess.run([str(CLI), "--version"], capture_output=True, text=True,
                             env=dict(os.environ, CLIPCAER_ISA="baseline")).stdout
@@ -103,6 +105,20 @@ def test_classify_dtype(dataset):
     r = run(*args, "--dtype", "float16")
     assert r.returncode == 1 and "dtype is 'float16'" in r.stderr
     assert json.loads(run("info", MODEL, "--json").stdout)["compute_dtype"] == "float32"
+
+
+def test_classify_device(dataset):
+    args = ("classify", "--model", MODEL, dataset / "clip0", "--format", "json")
+    want = json.loads(run(*args).stdout)[0]
+    r = run(*args, "--device", "emulated")  # the GPU code path, on the host
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)[0]
+    assert got["index"] == want["index"] and np.abs(np.subtract(got["logits"], want["logits"])).max() < 1e-4
+    r = run(*args, "--device", "gpu0")
+    assert r.returncode == 1 and "unknown device 'gpu0'" in r.stderr
+    if clipcaer.cuda_devices() == 0:
+        r = run(*args, "--device", "cuda")
+        assert r.returncode == 1 and "CUDA" in r.stderr
 
 
 def test_classify_formats(dataset):

@@ -189,3 +189,21 @@ def test_reduced_precision_weights(small, dtype, bound):
     got = low.classify_clips(g["faces"], g["frames"]).logits
     assert 0 < np.abs(got - ref).max() <= bound
     assert (got.argmax(1) == ref.argmax(1)).all()
+
+
+def test_device_option_runs_the_image_tower_elsewhere_with_the_same_answer(small):
+    m, g = small
+    assert m.device == "cpu"
+    assert clipcaer.cuda_devices() >= 0
+    # "emulated": the CUDA backend's code (op bodies, cuBLAS arguments) run on the host.
+    e = clipcaer.Model(m.path, device="emulated")
+    assert e.device == "emulated"
+    ref = m.classify_clip(g["faces"][0], g["frames"][0]).logits
+    np.testing.assert_allclose(e.classify_clip(g["faces"][0], g["frames"][0]).logits, ref, atol=1e-4)
+    with pytest.raises(ValueError, match="unknown device 'gpu'"):
+        clipcaer.Model(m.path, device="gpu")
+    with pytest.raises(RuntimeError, match="float32 only"):
+        clipcaer.Model(m.path, device="emulated", dtype="int8")
+    if clipcaer.cuda_devices() == 0:
+        with pytest.raises(RuntimeError, match="CUDA"):
+            clipcaer.Model(m.path, device="cuda")

@@ -76,20 +76,22 @@ void register_model(py::module_& m) {
 
   py::class_<Model> cls(m, "Model", "A converted CLIP-CAER or plain CLIP model (see weights/convert.py).");
   cls.def(py::init([](const std::string& path, std::size_t threads, const std::string& isa,
-                      const std::string& vocab_path, const std::string& dtype) {
+                      const std::string& vocab_path, const std::string& dtype, const std::string& device) {
              ModelOptions o;
              o.threads = threads;
              o.isa = isa;
              o.vocab_path = vocab_path;
              o.dtype = dtype;
+             o.device = device;
              py::gil_scoped_release release;
              return std::make_unique<Model>(path, o);
            }),
            py::arg("path"), py::arg("threads") = 0, py::arg("isa") = "", py::arg("vocab_path") = "",
-           py::arg("dtype") = "",
+           py::arg("dtype") = "", py::arg("device") = "",
            "Loads a .safetensors weights file. threads=0 uses one thread per core; isa forces a kernel set; "
            "vocab_path: CLIP's bpe_simple_vocab_16e6.txt.gz for encode_texts when the file embeds no vocabulary; "
-           "dtype: 'float32', 'bfloat16' or 'int8' storage for the Linear weights ('' = the file's choice).")
+           "dtype: 'float32', 'bfloat16' or 'int8' storage for the Linear weights ('' = the file's choice); "
+           "device: where the image tower runs, 'cpu' (or ''), 'cuda', 'cuda:N'.")
       .def_property_readonly("class_names", &Model::class_names)
       .def_property_readonly("num_classes", &Model::num_classes)
       .def_property_readonly("num_frames", &Model::num_frames, "T: the most frames per clip")
@@ -97,6 +99,7 @@ void register_model(py::module_& m) {
       .def_property_readonly("embed_dim", &Model::embed_dim)
       .def_property_readonly("kernel_set", &Model::kernel_set)
       .def_property_readonly("dtype", &Model::dtype, "storage type of the Linear weights")
+      .def_property_readonly("device", &Model::device, "where the image tower runs: 'cpu' or the GPU's name")
       .def_property("threads", &Model::threads, &Model::set_threads)
       .def_property_readonly("path", &Model::path)
       .def_property_readonly("config", [](const Model& self) {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "clipcaer/gpu/open_device.hpp"
 #include "clipcaer/kernels/dispatch.hpp"
 #include "clipcaer/version.hpp"
 
@@ -20,6 +21,9 @@ PYBIND11_MODULE(_clipcaer, m) {
         return names;
       },
       "The kernel sets this CPU runs, best first: what Model(isa=...) accepts (and \"baseline\", the last).");
+  m.def(
+      "cuda_devices", [] { return clipcaer::gpu::cuda_device_count(); },
+      "How many CUDA GPUs Model(device='cuda:N') can use: 0 without one, or in a build without CUDA.");
   register_errors(m);
   register_text(m);  // TextHead before Model, whose methods take and return it
   register_model(m);
