@@ -8,7 +8,7 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdlib>
+#include <new>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -74,12 +74,10 @@ class EmulatedDevice final : public Device {
   }
 
  private:
-  static void* aligned_alloc_bytes(std::size_t bytes) {
-    void* p = nullptr;
-    if (posix_memalign(&p, 64, bytes) != 0 || !p) throw_error(ErrorCode::internal, "emulated GPU: out of memory");
-    return p;
-  }
-  static void aligned_free(void* p) noexcept { std::free(p); }
+  // 256-byte aligned, as cudaMalloc's blocks are.
+  static constexpr std::align_val_t kAlign{256};
+  static void* aligned_alloc_bytes(std::size_t bytes) { return ::operator new(bytes, kAlign); }
+  static void aligned_free(void* p) noexcept { ::operator delete(p, kAlign); }
 
   template <class Op>
   void check_pointers(const Op& op, const char* what) const {
