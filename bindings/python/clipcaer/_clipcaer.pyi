@@ -13,6 +13,10 @@ def kernel_sets() -> List[str]:
     """The kernel sets this CPU runs, best first (Model(isa=...) takes one)."""
     ...
 
+def cuda_devices() -> int:
+    """How many CUDA GPUs Model(device='cuda:N') can use (0 in a build without CUDA)."""
+    ...
+
 FloatArray = npt.ArrayLike
 StrPath = Union[str, PathLike]
 Box = Sequence[float]
@@ -47,7 +51,8 @@ def combine_heads(a: TextHead, b: TextHead, weight: float = 0.5) -> TextHead: ..
 
 class Model:
     """A converted CLIP-CAER or plain CLIP model (see weights/convert.py)."""
-    def __init__(self, path: str, threads: int = 0, isa: str = "", vocab_path: str = "", dtype: str = "") -> None: ...
+    def __init__(self, path: str, threads: int = 0, isa: str = "", vocab_path: str = "", dtype: str = "",
+                 device: str = "") -> None: ...
     @property
     def class_names(self) -> List[str]: ...
     @property
@@ -62,6 +67,8 @@ class Model:
     def kernel_set(self) -> str: ...
     @property
     def dtype(self) -> str: ...
+    @property
+    def device(self) -> str: ...
     threads: int
     @property
     def path(self) -> str: ...

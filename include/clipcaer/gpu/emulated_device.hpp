@@ -8,8 +8,8 @@
 #pragma once
 
 #include <cstdint>
-#include <new>
 #include <cstring>
+#include <new>
 #include <map>
 #include <mutex>
 #include <string>
@@ -111,21 +111,21 @@ class EmulatedDevice final : public Device {
     if (p) check_device(p, 0, what);  // null: an optional input (a bias, a residual)
   }
 
-  // p (and p + bytes) inside one live allocation.
-  void check_device(const void* p, std::size_t bytes, const char* what) const {
+  // [p, p + bytes) inside one live allocation.
+  bool in_live_allocation(const void* p, std::size_t bytes) const {
     std::lock_guard<std::mutex> lock(mutex_);
     const auto a = reinterpret_cast<std::uintptr_t>(p);
-    auto it = live_.upper_bound(a);
-    const bool inside = it != live_.begin() && (--it, a >= it->first && a + bytes <= it->first + it->second);
-    require(p && inside, ErrorCode::internal, "emulated GPU: ", what, " is not device memory of this device");
+    auto it = live_.upper_bound(a);  // the first block starting after p; the one before may hold it
+    return it != live_.begin() && (--it, a + bytes <= it->first + it->second);
+  }
+  void check_device(const void* p, std::size_t bytes, const char* what) const {
+    require(p && in_live_allocation(p, bytes), ErrorCode::internal, "emulated GPU: ", what,
+            " is not device memory of this device");
   }
   void check_host(const void* p, const char* what) const {
     require(p != nullptr, ErrorCode::internal, "emulated GPU: ", what, " is a null pointer");
-    std::lock_guard<std::mutex> lock(mutex_);
-    const auto a = reinterpret_cast<std::uintptr_t>(p);
-    auto it = live_.upper_bound(a);
-    const bool on_device = it != live_.begin() && (--it, a < it->first + it->second);
-    require(!on_device, ErrorCode::internal, "emulated GPU: ", what, " is device memory, not host memory");
+    require(!in_live_allocation(p, 1), ErrorCode::internal, "emulated GPU: ", what,
+            " is device memory, not host memory");
   }
 
   mutable std::mutex mutex_;

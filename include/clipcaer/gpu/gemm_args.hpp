@@ -108,7 +108,6 @@ inline void column_major_gemm_reference(const ColumnMajorGemm& g) {
     const float* b = g.b + bi * g.stride_b;
     float* c = g.c + bi * g.stride_c;
     for (long long j = 0; j < g.n; ++j) {
-      std::fill(col.begin(), col.end(), 0.0f);
       if (g.trans_a) {  // op(A) row i is contiguous: one dot product per (i, j)
         for (long long i = 0; i < g.m; ++i) {
           const float* ar = a + i * g.lda;
@@ -120,6 +119,7 @@ inline void column_major_gemm_reference(const ColumnMajorGemm& g) {
           col[static_cast<std::size_t>(i)] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
         }
       } else {  // op(A) column p is contiguous: C(:, j) += A(:, p) * B(p, j)
+        std::fill(col.begin(), col.end(), 0.0f);
         for (long long p = 0; p < g.k; ++p) {
           const float bv = b_at(g, b, p, j);
           const float* ac = a + p * g.lda;

@@ -65,11 +65,11 @@ class VisionTower {
     d.upload(img, images, n * 3 * S * S * sizeof(float));
     float* cols = s.cols.ensure(d, n * patches * kdim);
     d.launch(Im2colOp{img, cols, n, S, P, G});
-    // The patch rows (n * patches <= rows) share tmp with the blocks' GEMM outputs.
-    float* embedded = s.tmp.ensure(d, rows * w);
-    d.gemm(linear_args(cols, n * patches, kdim, conv_.data(), w, embedded));
+    // tmp: the patch rows (n * patches <= rows) here, the blocks' GEMM outputs below.
+    float* tmp = s.tmp.ensure(d, rows * w);
+    d.gemm(linear_args(cols, n * patches, kdim, conv_.data(), w, tmp));
     float* x = s.x.ensure(d, rows * w);
-    d.launch(EmbedTokensOp{embedded, class_embedding_.data(), positional_.data(), x, n, tokens, w});
+    d.launch(EmbedTokensOp{tmp, class_embedding_.data(), positional_.data(), x, n, tokens, w});
     d.launch(layer_norm(ln_pre_, x, w, x, w, rows));
 
     float* normed = s.normed.ensure(d, rows * w);
@@ -81,7 +81,6 @@ class VisionTower {
     float* o = s.o.ensure(d, rows * w);
     float* attended = s.attended.ensure(d, rows * w);
     float* hidden = s.hidden.ensure(d, rows * 4 * w);
-    float* tmp = s.tmp.ensure(d, rows * w);
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
     for (const Block& b : blocks_) {
       d.launch(layer_norm(b.ln1, x, w, normed, w, rows));
