@@ -87,12 +87,21 @@ ClipBoxes clip_boxes() {
   return b;
 }
 
+// The build's JPEG decoder (libjpeg-turbo by default), and stb_image beside it.
 void u8_decode_jpeg_1280x720(benchmark::State& state) {
   const std::string bytes = encode_jpeg(synthetic_frame(1280, 720, 0));
   for (auto _ : state) benchmark::DoNotOptimize(io::decode_image(bytes.data(), bytes.size()));
-  state.SetLabel(std::to_string(bytes.size() / 1024) + " KiB");
+  state.SetLabel(io::jpeg_decoder() + ", " + std::to_string(bytes.size() / 1024) + " KiB");
 }
 BENCHMARK(u8_decode_jpeg_1280x720)->Unit(benchmark::kMillisecond);
+
+void u8_decode_jpeg_1280x720_stb(benchmark::State& state) {
+  const std::string bytes = encode_jpeg(synthetic_frame(1280, 720, 0));
+  const auto* p = reinterpret_cast<const std::uint8_t*>(bytes.data());
+  for (auto _ : state) benchmark::DoNotOptimize(io::detail::decode_with_stb(p, bytes.size(), "stb"));
+  state.SetLabel("stb_image, " + std::to_string(bytes.size() / 1024) + " KiB");
+}
+BENCHMARK(u8_decode_jpeg_1280x720_stb)->Unit(benchmark::kMillisecond);
 
 void u8_resize_bilinear_pil(benchmark::State& state) {
   const Image src = synthetic_frame(static_cast<std::size_t>(state.range(0)), static_cast<std::size_t>(state.range(1)), 1);

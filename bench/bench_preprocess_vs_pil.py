@@ -94,10 +94,12 @@ def main():
             faces, frames = clipcaer.load_clip(clip, face_boxes, body_box, num_segments=model.num_frames,
                                                size=model.image_size)
             runs["model.classify_clip (all cores)"] = lambda: model.classify_clip(faces, frames)
-        # Same result first (JPEG decoders differ slightly; see docs/inputs.md).
+        # Same result first: bit-identical when both decode with the same libjpeg-turbo (docs/inputs.md).
         a, b = runs["official (Pillow + OpenCV, 2 decodes/frame)"](), runs["clipcaer.load_clip, 1 thread"]()
         diff = max(float(np.abs(a[k] - b[k]).mean()) for k in range(2)) * 255
-        print("%d frames 1280x720 JPEG -> 16 + 16 x 3 x 224 x 224; mean |diff| vs official %.3f/255" % (args.frames, diff))
+        worst = max(float(np.abs(a[k] - b[k]).max()) for k in range(2)) * 255
+        print("%d frames 1280x720 JPEG -> 16 + 16 x 3 x 224 x 224; JPEG decoder %s; vs official: mean |diff| %.3f/255, "
+              "max %.0f/255" % (args.frames, clipcaer.jpeg_decoder(), diff, worst))
         medians = interleaved_medians(runs, args.repeat)
     base = medians["official (Pillow + OpenCV, 2 decodes/frame)"]
     model_ms = medians.pop("model.classify_clip (all cores)", None)

@@ -20,3 +20,11 @@ find_package(ZLIB QUIET)
 if(NOT ZLIB_FOUND)
   message(FATAL_ERROR "clipcaer needs zlib (Debian: apt-get install zlib1g-dev)")
 endif()
+# libjpeg-turbo decodes JPEG frames as Pillow does (io/jpeg_decode_libjpeg.hpp).
+if(CLIPCAER_LIBJPEG)
+  find_package(JPEG QUIET)
+  if(NOT JPEG_FOUND)
+    message(FATAL_ERROR "clipcaer decodes JPEG with libjpeg-turbo (Debian: apt-get install libjpeg-dev), "
+                        "or configure with -DCLIPCAER_LIBJPEG=OFF to decode with stb_image (not bit-exact with Pillow)")
+  endif()
+endif()

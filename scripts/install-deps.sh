@@ -3,7 +3,7 @@
 # test suite uses (PyTorch, Pillow and OpenCV as references, never at run time).
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config
-      libxsimd-dev nlohmann-json3-dev libstb-dev zlib1g-dev libeigen3-dev
+      libxsimd-dev nlohmann-json3-dev libstb-dev libjpeg-dev zlib1g-dev libeigen3-dev
       pybind11-dev python3-dev python3-numpy
       doctest-dev libbenchmark-dev)
 if [[ "${1:-}" == "--test" ]]; then

@@ -64,6 +64,9 @@ typedef struct clipcaer_model_params {
 
 /* "MAJOR.MINOR.PATCH" of the library. */
 CLIPCAER_API const char* clipcaer_version(void);
+/* Which library decodes JPEG frames: "libjpeg-turbo X.Y.Z" (the frames come
+ * out bit-identical to Pillow's on the same libjpeg-turbo) or "stb_image". */
+CLIPCAER_API const char* clipcaer_jpeg_decoder(void);
 /* The calling thread's last error message ("" if none). */
 CLIPCAER_API const char* clipcaer_last_error(void);
 /* A fixed English name for a status code. */

@@ -129,6 +129,15 @@ extern "C" {
 
 const char* clipcaer_version(void) { return CLIPCAER_VERSION_STRING; }
 
+const char* clipcaer_jpeg_decoder(void) {
+  try {
+    static const std::string name = clipcaer::io::jpeg_decoder();
+    return name.c_str();
+  } catch (...) {  // no memory for a few bytes: nothing may escape the C ABI
+    return "unknown";
+  }
+}
+
 const char* clipcaer_last_error(void) { return last_error.c_str(); }
 
 const char* clipcaer_status_string(clipcaer_status status) {

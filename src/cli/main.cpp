@@ -8,6 +8,7 @@
 #include "args.hpp"
 #include "clipcaer/core/error.hpp"
 #include "clipcaer/gpu/open_device.hpp"
+#include "clipcaer/io/image_decode.hpp"
 #include "clipcaer/kernels/dispatch.hpp"
 #include "clipcaer/version.hpp"
 #include "commands.hpp"
@@ -36,6 +37,11 @@ void print_cuda() {
     std::printf("CUDA: built; %d device(s) visible\n", g::cuda_device_count());
 }
 
+// How JPEG frames are decoded: libjpeg-turbo matches the official loader's Pillow bit for bit.
+void print_jpeg_decoder() {
+  std::printf("JPEG decoder: %s\n", clipcaer::io::jpeg_decoder().c_str());
+}
+
 const char* const kUsage =
     "usage: clipcaer <command> [options]\n"
     "\n"
@@ -60,6 +66,7 @@ int main(int argc, char** argv) {
     std::printf("clipcaer %s\n", CLIPCAER_VERSION_STRING);
     print_kernel_sets();
     print_cuda();
+    print_jpeg_decoder();
     return 0;
   }
   const std::string command = args[0];

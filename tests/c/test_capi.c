@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
 
   /* version and status strings */
   CHECK(strlen(clipcaer_version()) >= 5);
+  CHECK(strcmp(clipcaer_jpeg_decoder(), "stb_image") == 0 || strncmp(clipcaer_jpeg_decoder(), "libjpeg", 7) == 0);
   CHECK(strcmp(clipcaer_status_string(CLIPCAER_OK), "ok") == 0);
   CHECK(strcmp(clipcaer_status_string(CLIPCAER_ERR_INVALID_HANDLE), "invalid handle") == 0);
   CHECK(strcmp(clipcaer_status_string((clipcaer_status)1234), "unknown status") == 0);

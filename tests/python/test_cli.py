@@ -56,6 +56,7 @@ def test_help_version_and_usage_errors():
     assert usable and sets["kernel set used"] == usable[0]
     assert sets["CUDA"] == (f"built; {clipcaer.cuda_devices()} device(s) visible" if "built;" in sets["CUDA"]
                             else "not in this build (configure with -DCLIPCAER_CUDA=ON)")
+    assert sets["JPEG decoder"] == clipcaer.jpeg_decoder()
     # CLIPCAER_ISA picks another usable set; a bad one is named, not fatal here.
     forced = subprocess.run([str(CLI), "--version"], capture_output=True, text=True,
                             env=dict(os.environ, CLIPCAER_ISA="baseline")).stdout

@@ -17,6 +17,10 @@ def cuda_devices() -> int:
     """How many CUDA GPUs Model(device='cuda:N') can use (0 in a build without CUDA)."""
     ...
 
+def jpeg_decoder() -> str:
+    """Which library decodes JPEG frames: 'libjpeg-turbo X.Y.Z' (bit-exact with Pillow) or 'stb_image'."""
+    ...
+
 FloatArray = npt.ArrayLike
 StrPath = Union[str, PathLike]
 Box = Sequence[float]

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "clipcaer/gpu/open_device.hpp"
+#include "clipcaer/io/image_decode.hpp"
 #include "clipcaer/kernels/dispatch.hpp"
 #include "clipcaer/version.hpp"
 
@@ -24,6 +25,10 @@ PYBIND11_MODULE(_clipcaer, m) {
   m.def(
       "cuda_devices", [] { return clipcaer::gpu::cuda_device_count(); },
       "How many CUDA GPUs Model(device='cuda:N') can use: 0 without one, or in a build without CUDA.");
+  m.def(
+      "jpeg_decoder", [] { return clipcaer::io::jpeg_decoder(); },
+      "Which library decodes JPEG frames in this build: 'libjpeg-turbo X.Y.Z' (bit-exact with Pillow on the same "
+      "libjpeg-turbo) or 'stb_image'.");
   register_errors(m);
   register_text(m);  // TextHead before Model, whose methods take and return it
   register_model(m);

@@ -1,4 +1,7 @@
-// Decoding JPEG, PNG and BMP files into RGB Images with stb_image.
+// Decoding JPEG, PNG and BMP files into RGB Images: PNG and BMP with
+// stb_image; JPEG with libjpeg-turbo where the build has it
+// (CLIPCAER_HAVE_LIBJPEG: io/jpeg_decode_libjpeg.hpp, bit-exact with Pillow),
+// else with stb_image too (within a few levels of Pillow's pixels).
 //
 // How stb_image is included: this header defines STB_IMAGE_STATIC and
 // STB_IMAGE_IMPLEMENTATION, so every translation unit that includes it gets
@@ -26,6 +29,9 @@
 #include "clipcaer/core/error.hpp"
 #include "clipcaer/io/image.hpp"
 #include "clipcaer/io/mapped_file.hpp"
+#ifdef CLIPCAER_HAVE_LIBJPEG
+#include "clipcaer/io/jpeg_decode_libjpeg.hpp"
+#endif
 
 #if defined(STBI_INCLUDE_STB_IMAGE_H) && !defined(CLIPCAER_STB_IMAGE_INCLUDED)
 #error "clipcaer/io/image_decode.hpp embeds its own static stb_image: do not include <stb/stb_image.h> in the same file"
@@ -196,22 +202,9 @@ inline void rgba_to_rgb_in_place(std::uint8_t* p, std::size_t pixels) noexcept {
   }
 }
 
-}  // namespace detail
-
-// Decodes an encoded JPEG/PNG/BMP picture held in memory. `name` is used in
-// error messages (a file path, or a description of the buffer).
-inline Image decode_image(const void* bytes, std::size_t size, const std::string& name = "<memory>") {
-  require(bytes != nullptr || size == 0, ErrorCode::invalid_argument, "image '", name, "': null buffer");
-  if (size == 0) throw_error(ErrorCode::format, "image '", name, "' is empty (0 bytes)");
-  if (size > static_cast<std::size_t>(INT_MAX))
-    throw_error(ErrorCode::format, "image '", name, "' is too large (", size, " bytes)");
-  const auto* buf = static_cast<const stbi_uc*>(bytes);
+// stb_image's decode of a JPEG/PNG/BMP in memory, after the checks above.
+inline Image decode_with_stb(const stbi_uc* buf, std::size_t size, const std::string& name) {
   const int len = static_cast<int>(size);
-  // Before stb_image reads anything (stbi_info already parses JPEG Huffman tables).
-  static const std::uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-  if (size >= 8 && std::memcmp(buf, png_signature, 8) == 0) detail::check_png_checksums(buf, size, name);
-  if (size >= 2 && buf[0] == 'B' && buf[1] == 'M') detail::check_bmp_complete(buf, size, name);
-  if (size >= 2 && buf[0] == 0xFF && buf[1] == 0xD8) detail::check_jpeg_huffman_tables(buf, size, name);
   int w = 0, h = 0, comp = 0;
   if (!stbi_info_from_memory(buf, len, &w, &h, &comp))
     throw_error(ErrorCode::format, "image '", name, "' is not a readable JPEG, PNG or BMP (", stbi_failure_reason(),
@@ -223,10 +216,10 @@ inline Image decode_image(const void* bytes, std::size_t size, const std::string
   // stb_image converts YCbCr with SIMD only when it writes 4 channels; asking
   // for RGBA and dropping the alpha byte gives the same RGB (a test checks)
   // with a third fewer instructions for a colour JPEG.
-  const bool jpeg_rgba = buf[0] == 0xFF && buf[1] == 0xD8 && comp == 3 && detail::little_endian();
+  const bool jpeg_rgba = buf[0] == 0xFF && buf[1] == 0xD8 && comp == 3 && little_endian();
   int dw = 0, dh = 0, dc = 0;
   stbi_uc* pixels = stbi_load_from_memory(buf, len, &dw, &dh, &dc, jpeg_rgba ? 4 : 3);
-  if (pixels && jpeg_rgba && dw == w && dh == h) detail::rgba_to_rgb_in_place(pixels, uw * uh);
+  if (pixels && jpeg_rgba && dw == w && dh == h) rgba_to_rgb_in_place(pixels, uw * uh);
   if (!pixels)
     throw_error(ErrorCode::format, "image '", name, "' is corrupt or truncated (", stbi_failure_reason(), ")");
   if (dw != w || dh != h) {
@@ -234,6 +227,43 @@ inline Image decode_image(const void* bytes, std::size_t size, const std::string
     throw_error(ErrorCode::format, "image '", name, "': header says ", w, "x", h, " but decoded ", dw, "x", dh);
   }
   return Image::adopt_malloced(pixels, uw, uh);
+}
+
+inline bool is_jpeg(const std::uint8_t* buf, std::size_t size) noexcept {
+  return size >= 2 && buf[0] == 0xFF && buf[1] == 0xD8;
+}
+
+}  // namespace detail
+
+// Which decoder reads JPEG files in this build: "libjpeg-turbo 2.1.5" (bit-exact
+// with Pillow on the same libjpeg-turbo) or "stb_image" (close: see docs/inputs.md).
+inline std::string jpeg_decoder() {
+#ifdef CLIPCAER_HAVE_LIBJPEG
+  return libjpeg_version();
+#else
+  return "stb_image";
+#endif
+}
+
+// Decodes an encoded JPEG/PNG/BMP picture held in memory. `name` is used in
+// error messages (a file path, or a description of the buffer).
+inline Image decode_image(const void* bytes, std::size_t size, const std::string& name = "<memory>") {
+  require(bytes != nullptr || size == 0, ErrorCode::invalid_argument, "image '", name, "': null buffer");
+  if (size == 0) throw_error(ErrorCode::format, "image '", name, "' is empty (0 bytes)");
+  if (size > static_cast<std::size_t>(INT_MAX))
+    throw_error(ErrorCode::format, "image '", name, "' is too large (", size, " bytes)");
+  const auto* buf = static_cast<const std::uint8_t*>(bytes);
+  // Before any decoder reads anything (stbi_info already parses JPEG Huffman tables).
+  static const std::uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  if (size >= 8 && std::memcmp(buf, png_signature, 8) == 0) detail::check_png_checksums(buf, size, name);
+  if (size >= 2 && buf[0] == 'B' && buf[1] == 'M') detail::check_bmp_complete(buf, size, name);
+  if (detail::is_jpeg(buf, size)) {
+    detail::check_jpeg_huffman_tables(buf, size, name);
+#ifdef CLIPCAER_HAVE_LIBJPEG
+    return decode_jpeg_libjpeg(buf, size, name);
+#endif
+  }
+  return detail::decode_with_stb(buf, size, name);
 }
 
 // Reads and decodes an image file. Missing file: ErrorCode::file_not_found;
