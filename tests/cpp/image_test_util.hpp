@@ -15,21 +15,10 @@
 
 #include "clipcaer/io/image.hpp"
 #include "clipcaer/io/image_decode.hpp"
+#include "error_test_util.hpp"
 #include "test_util.hpp"
 
 namespace clipcaer::test {
-
-// The clipcaer::Error f throws (a test failure if it throws none).
-template <class F>
-Error error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e;
-  }
-  FAIL("no error thrown");
-  return Error(ErrorCode::internal, "");
-}
 
 inline bool has(const Error& e, const std::string& part) {
   return std::string(e.what()).find(part) != std::string::npos;

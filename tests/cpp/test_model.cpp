@@ -14,9 +14,11 @@
 #include "clipcaer/io/weight_reader.hpp"
 #include "clipcaer/model.hpp"
 #include "golden_util.hpp"
+#include "error_test_util.hpp"
 #include "test_util.hpp"
 
 using namespace clipcaer;
+using clipcaer::test::contains;
 using clipcaer::test::Golden;
 using clipcaer::test::load_golden;
 using clipcaer::test::max_abs_diff;
@@ -25,16 +27,10 @@ using clipcaer::test::read_tensor;
 
 namespace {
 
+// The message of the error loading a model from path.
 std::string error_of_load(const std::string& path) {
-  try {
-    Model m(path);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+  return clipcaer::test::error_of([&] { Model m(path); }).what();
 }
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 }  // namespace
 

@@ -6,22 +6,19 @@
 
 #include "clipcaer/io/safetensors.hpp"
 #include "clipcaer/io/weight_reader.hpp"
+#include "error_test_util.hpp"
 #include "test_util.hpp"
 
 using namespace clipcaer;
 using clipcaer::test::SafetensorsBuilder;
 using clipcaer::test::TempFile;
+using clipcaer::test::contains;
 
 namespace {
-std::string error_of(const std::string& path) {
-  try {
-    io::SafetensorsFile f(path);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+// The message of the error opening the file at path.
+std::string load_error(const std::string& path) {
+  return clipcaer::test::error_of([&] { io::SafetensorsFile f(path); }).what();
 }
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 }  // namespace
 
 TEST_CASE("safetensors: reads tensors and metadata") {
@@ -96,22 +93,22 @@ TEST_CASE("safetensors: malformed files give named errors") {
   std::vector<float> a = {1, 2, 3, 4};
   SUBCASE("too short") {
     test::write_bytes(f.path, "abc");
-    CHECK(contains(error_of(f.path), "not a safetensors file"));
+    CHECK(contains(load_error(f.path), "not a safetensors file"));
   }
   SUBCASE("not safetensors at all") {
     test::write_bytes(f.path, "PK\x03\x04 this is a zip file, not safetensors........");
-    CHECK(contains(error_of(f.path), "not a safetensors file"));
+    CHECK(contains(load_error(f.path), "not a safetensors file"));
   }
   SUBCASE("header JSON broken") {
     std::string bytes = SafetensorsBuilder().add_f32("a", {4}, a).bytes();
     bytes[12] = '#';
     test::write_bytes(f.path, bytes);
-    CHECK(contains(error_of(f.path), "malformed JSON header"));
+    CHECK(contains(load_error(f.path), "malformed JSON header"));
   }
   SUBCASE("truncated data") {
     std::string bytes = SafetensorsBuilder().add_f32("a", {4}, a).bytes();
     test::write_bytes(f.path, bytes.substr(0, bytes.size() - 3));
-    std::string e = error_of(f.path);
+    std::string e = load_error(f.path);
     CHECK(contains(e, "truncated"));
     CHECK(contains(e, "'a'"));
   }
@@ -120,21 +117,21 @@ TEST_CASE("safetensors: malformed files give named errors") {
     b.add_f32("a", {4}, a);
     b.header()["a"]["shape"] = {5};
     b.write(f.path);
-    CHECK(contains(error_of(f.path), "tensor 'a' holds 16 bytes"));
+    CHECK(contains(load_error(f.path), "tensor 'a' holds 16 bytes"));
   }
   SUBCASE("unknown dtype") {
     SafetensorsBuilder b;
     b.add_f32("a", {4}, a);
     b.header()["a"]["dtype"] = "F64X";
     b.write(f.path);
-    CHECK(contains(error_of(f.path), "unsupported dtype 'F64X'"));
+    CHECK(contains(load_error(f.path), "unsupported dtype 'F64X'"));
   }
   SUBCASE("overlapping tensors") {
     SafetensorsBuilder b;
     b.add_f32("a", {4}, a).add_f32("b", {4}, a);
     b.header()["b"]["data_offsets"] = {8, 24};
     b.write(f.path);
-    CHECK(contains(error_of(f.path), "overlap"));
+    CHECK(contains(load_error(f.path), "overlap"));
   }
   SUBCASE("gap after the last tensor") {
     SafetensorsBuilder b;
@@ -142,26 +139,26 @@ TEST_CASE("safetensors: malformed files give named errors") {
     b.header()["b"]["shape"] = {1};
     b.header()["b"]["data_offsets"] = {16, 20};
     b.write(f.path);
-    CHECK(contains(error_of(f.path), "cover 20 bytes of a 24-byte data section"));
+    CHECK(contains(load_error(f.path), "cover 20 bytes of a 24-byte data section"));
   }
   SUBCASE("huge header size") {
     std::string bytes(16, '\0');
     bytes[7] = 0x7f;
     test::write_bytes(f.path, bytes);
-    CHECK(contains(error_of(f.path), "limit"));
+    CHECK(contains(load_error(f.path), "limit"));
   }
   SUBCASE("metadata not strings") {
     SafetensorsBuilder b;
     b.add_f32("a", {4}, a);
     b.header()["__metadata__"] = {{"x", 3}};
     b.write(f.path);
-    CHECK(contains(error_of(f.path), "metadata key 'x'"));
+    CHECK(contains(load_error(f.path), "metadata key 'x'"));
   }
   SUBCASE("negative shape") {
     SafetensorsBuilder b;
     b.add_f32("a", {4}, a);
     b.header()["a"]["shape"] = {-4};
     b.write(f.path);
-    CHECK(contains(error_of(f.path), "non-negative integer"));
+    CHECK(contains(load_error(f.path), "non-negative integer"));
   }
 }

@@ -14,7 +14,7 @@
 using namespace clipcaer;
 using clipcaer::test::read_tensor;
 using clipcaer::test::contains;
-using clipcaer::test::error_of;
+using clipcaer::test::message_of;
 
 namespace {
 
@@ -119,9 +119,9 @@ TEST_CASE("plain CLIP files load without the CAER parts and refuse clip classifi
   Model m(test::clip_a_path());
   CHECK(m.num_classes() == 0);
   CHECK(m.text_features().empty());
-  CHECK(contains(error_of([&] { m.learned_head(); }, ErrorCode::unsupported), "no learned prompts"));
+  CHECK(contains(message_of([&] { m.learned_head(); }, ErrorCode::unsupported), "no learned prompts"));
   Tensor clip = Tensor::zeros({1, 3, m.image_size(), m.image_size()});
-  CHECK(contains(error_of([&] { m.classify_clip(clip, clip); }, ErrorCode::unsupported), "plain CLIP"));
+  CHECK(contains(message_of([&] { m.classify_clip(clip, clip); }, ErrorCode::unsupported), "plain CLIP"));
 }
 
 TEST_CASE("CLIP-CAER: the learned head is text_features() itself and gives the default logits bitwise") {
@@ -193,35 +193,35 @@ TEST_CASE("encode_texts tokenises with the embedded vocabulary and encodes exact
 TEST_CASE("text encoder errors") {
   Model m(test::clip_a_path());
   const std::int32_t ok[3] = {30, 1, 31};
-  CHECK(contains(error_of([&] { m.encode_text(ok, 0, 3); }), "at least one text"));
-  CHECK(contains(error_of([&] { m.encode_text(ok, 1, 0); }), "1 to 16"));
-  CHECK(contains(error_of([&] { m.encode_text(nullptr, 1, 3); }), "null"));
+  CHECK(contains(message_of([&] { m.encode_text(ok, 0, 3); }), "at least one text"));
+  CHECK(contains(message_of([&] { m.encode_text(ok, 1, 0); }), "1 to 16"));
+  CHECK(contains(message_of([&] { m.encode_text(nullptr, 1, 3); }), "null"));
   std::vector<std::int32_t> long_row(17, 1);
-  CHECK(contains(error_of([&] { m.encode_text(long_row.data(), 1, 17); }), "17 ids"));
+  CHECK(contains(message_of([&] { m.encode_text(long_row.data(), 1, 17); }), "17 ids"));
   const std::int32_t bad[2][3] = {{30, 1, 31}, {30, 32, 31}};
-  const std::string e = error_of([&] { m.encode_text(&bad[0][0], 2, 3); });
+  const std::string e = message_of([&] { m.encode_text(&bad[0][0], 2, 3); });
   CHECK(contains(e, "token id 32 at text 1, position 1"));
   CHECK(contains(e, "[0, 32)"));
   const std::int32_t negative[3] = {30, -5, 31};
-  CHECK(contains(error_of([&] { m.encode_text(negative, 1, 3); }), "token id -5"));
+  CHECK(contains(message_of([&] { m.encode_text(negative, 1, 3); }), "token id -5"));
 
   // No tokenizer anywhere; a missing vocab file; a vocabulary of another size.
-  CHECK(contains(error_of([&] { m.encode_texts({"hello"}); }), "vocab_path"));
+  CHECK(contains(message_of([&] { m.encode_texts({"hello"}); }), "vocab_path"));
   ModelOptions missing;
   missing.vocab_path = "/nonexistent/bpe.txt.gz";
-  CHECK(contains(error_of([&] { Model(test::clip_a_path(), missing).encode_texts({"x"}); }, ErrorCode::file_not_found),
+  CHECK(contains(message_of([&] { Model(test::clip_a_path(), missing).encode_texts({"x"}); }, ErrorCode::file_not_found),
                  "/nonexistent/bpe.txt.gz"));
   ModelOptions real;
   real.vocab_path = test::vocab_path();
-  CHECK(contains(error_of([&] { Model(test::clip_a_path(), real).encode_texts({"x"}); }, ErrorCode::unsupported),
+  CHECK(contains(message_of([&] { Model(test::clip_a_path(), real).encode_texts({"x"}); }, ErrorCode::unsupported),
                  "vocabulary of 32"));
 
   Model full(test::write_full_vocab_clip(true));
-  CHECK(contains(error_of([&] { full.encode_texts({}); }), "at least one text"));
-  CHECK(contains(error_of([&] { full.encode_texts({"ok", std::string("bad \xff byte")}); }), "UTF-8"));
+  CHECK(contains(message_of([&] { full.encode_texts({}); }), "at least one text"));
+  CHECK(contains(message_of([&] { full.encode_texts({"ok", std::string("bad \xff byte")}); }), "UTF-8"));
   std::string longer;
   for (int i = 0; i < 80; ++i) longer += "word ";
-  CHECK(contains(error_of([&] { full.encode_texts({longer}); }), "text 0"));
+  CHECK(contains(message_of([&] { full.encode_texts({longer}); }), "text 0"));
   CHECK(full.encode_texts({longer}, /*truncate=*/true).dim(0) == 1);
 }
 
@@ -232,11 +232,11 @@ TEST_CASE("zero-shot image errors") {
   TextHead head({"a"}, text, m.id());
   TextHead foreign({"a"}, text, other.id());
   Tensor image = Tensor::zeros({3, m.image_size(), m.image_size()});
-  CHECK(contains(error_of([&] { m.classify_image(image, foreign); }), "another Model"));
-  CHECK(contains(error_of([&] { m.classify_image(image, TextHead()); }), "empty"));
-  CHECK(contains(error_of([&] { m.classify_image(Tensor::zeros({1, 3, 4, 4}), head); }), "(3, S, S)"));
-  CHECK(contains(error_of([&] { m.classify_image(Tensor::zeros({3, 8, 8}), head); }), "8x8"));
+  CHECK(contains(message_of([&] { m.classify_image(image, foreign); }), "another Model"));
+  CHECK(contains(message_of([&] { m.classify_image(image, TextHead()); }), "empty"));
+  CHECK(contains(message_of([&] { m.classify_image(Tensor::zeros({1, 3, 4, 4}), head); }), "(3, S, S)"));
+  CHECK(contains(message_of([&] { m.classify_image(Tensor::zeros({3, 8, 8}), head); }), "8x8"));
   image[0] = 255.0f;
-  CHECK(contains(error_of([&] { m.classify_image(image, head); }), "[0, 1]"));
-  CHECK(contains(error_of([&] { m.classify_images(Tensor::zeros({3, 32, 32}), head); }), "(N, 3, S, S)"));
+  CHECK(contains(message_of([&] { m.classify_image(image, head); }), "[0, 1]"));
+  CHECK(contains(message_of([&] { m.classify_images(Tensor::zeros({3, 32, 32}), head); }), "(N, 3, S, S)"));
 }

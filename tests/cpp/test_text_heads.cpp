@@ -10,7 +10,7 @@
 
 using namespace clipcaer;
 using clipcaer::test::contains;
-using clipcaer::test::error_of;
+using clipcaer::test::message_of;
 
 namespace {
 
@@ -47,7 +47,7 @@ TEST_CASE("ensemble_features: mean of normalised rows, re-normalised") {
     CHECK(out.row(0)[i] == doctest::Approx(a[i]).epsilon(1e-6));
     CHECK(out.row(1)[i] == doctest::Approx(b[i]).epsilon(1e-6));
   }
-  CHECK(contains(error_of([&] { text::ensemble_features(rows.data(), {2, 0}, 8); }), "class 1 has no prompts"));
+  CHECK(contains(message_of([&] { text::ensemble_features(rows.data(), {2, 0}, 8); }), "class 1 has no prompts"));
 }
 
 TEST_CASE("make_head: per-class ensembles of encode_texts, and templates") {
@@ -159,19 +159,19 @@ TEST_CASE("CLIP-CAER: combining the learned head with a descriptor ensemble over
 
 TEST_CASE("head errors") {
   const Model& m = full_model();
-  CHECK(contains(error_of([&] { m.make_head({}); }), "at least one class"));
-  CHECK(contains(error_of([&] { m.make_head({{"A", {}, {}}}); }), "'A') has no prompts"));
-  CHECK(contains(error_of([&] { m.make_head({{"", {"x"}, {}}}); }), "empty name"));
+  CHECK(contains(message_of([&] { m.make_head({}); }), "at least one class"));
+  CHECK(contains(message_of([&] { m.make_head({{"A", {}, {}}}); }), "'A') has no prompts"));
+  CHECK(contains(message_of([&] { m.make_head({{"", {"x"}, {}}}); }), "empty name"));
   HeadOptions no_slot;
   no_slot.templates = {"a photo"};
-  CHECK(contains(error_of([&] { m.make_head({{"A", {}, {}}}, no_slot); }), "exactly one \"{}\""));
+  CHECK(contains(message_of([&] { m.make_head({{"A", {}, {}}}, no_slot); }), "exactly one \"{}\""));
   HeadOptions two_slots;
   two_slots.templates = {"{} and {}"};
-  CHECK(contains(error_of([&] { m.make_head({{"A", {}, {}}}, two_slots); }), "exactly one"));
-  CHECK(contains(error_of([&] { m.make_head({{"A", {std::string("caf\xc3")}, {}}}); }), "UTF-8"));
+  CHECK(contains(message_of([&] { m.make_head({{"A", {}, {}}}, two_slots); }), "exactly one"));
+  CHECK(contains(message_of([&] { m.make_head({{"A", {std::string("caf\xc3")}, {}}}); }), "UTF-8"));
   std::string longer;
   for (int i = 0; i < 80; ++i) longer += "word ";
-  CHECK(contains(error_of([&] { m.make_head({{"A", {longer}, {}}}); }), "tokens"));
+  CHECK(contains(message_of([&] { m.make_head({{"A", {longer}, {}}}); }), "tokens"));
   HeadOptions cut;
   cut.truncate = true;
   CHECK(m.make_head({{"A", {longer}, {}}}, cut).num_classes() == 1);
@@ -180,27 +180,27 @@ TEST_CASE("head errors") {
   const TextHead two = m.make_head({{"A", {"a"}, {}}, {"B", {"b"}, {}}});
   const TextHead three = m.make_head({{"A", {"a"}, {}}, {"B", {"b"}, {}}, {"C", {"c"}, {}}});
   const TextHead renamed = m.make_head({{"A", {"a"}, {}}, {"X", {"b"}, {}}});
-  CHECK(contains(error_of([&] { combine_heads(two, three); }), "class counts differ (2 vs 3)"));
-  CHECK(contains(error_of([&] { combine_heads(two, renamed, 0.5f); }), "class 1 is 'B'"));
-  CHECK(contains(error_of([&] { combine_heads(two, two, 1.5f); }), "outside [0, 1]"));
-  CHECK(contains(error_of([&] { combine_heads(two, TextHead(), 0.5f); }), "empty"));
+  CHECK(contains(message_of([&] { combine_heads(two, three); }), "class counts differ (2 vs 3)"));
+  CHECK(contains(message_of([&] { combine_heads(two, renamed, 0.5f); }), "class 1 is 'B'"));
+  CHECK(contains(message_of([&] { combine_heads(two, two, 1.5f); }), "outside [0, 1]"));
+  CHECK(contains(message_of([&] { combine_heads(two, TextHead(), 0.5f); }), "empty"));
   Model other(test::write_full_vocab_clip(true));
   const TextHead foreign = other.make_head({{"A", {"a"}, {}}, {"B", {"b"}, {}}});
-  CHECK(contains(error_of([&] { combine_heads(two, foreign, 0.5f); }), "different models"));
+  CHECK(contains(message_of([&] { combine_heads(two, foreign, 0.5f); }), "different models"));
   const Tensor image = Tensor::zeros({3, m.image_size(), m.image_size()});
-  CHECK(contains(error_of([&] { m.classify_image(image, foreign); }), "another Model"));
-  CHECK(contains(error_of([&] {
+  CHECK(contains(message_of([&] { m.classify_image(image, foreign); }), "another Model"));
+  CHECK(contains(message_of([&] {
                    TextHead({"A", "B"}, std::make_shared<const Tensor>(Shape{3, 4}), 1);
                  }),
                  "one feature row per class"));
 
   // JSON files.
-  CHECK(contains(error_of([&] { m.head_from_json("/nonexistent/head.json"); }, ErrorCode::file_not_found),
+  CHECK(contains(message_of([&] { m.head_from_json("/nonexistent/head.json"); }, ErrorCode::file_not_found),
                  "/nonexistent/head.json"));
   test::TempFile f("bad_head.json");
   auto json_error = [&](const std::string& text, ErrorCode code = ErrorCode::format) {
     test::write_bytes(f.path, text);
-    return error_of([&] { m.head_from_json(f.path); }, code);
+    return message_of([&] { m.head_from_json(f.path); }, code);
   };
   CHECK(contains(json_error("{not json"), "not valid JSON"));
   CHECK(contains(json_error("[1, 2]"), "'classes' list"));

@@ -22,7 +22,7 @@
 
 using namespace clipcaer;
 using namespace clipcaer::text;
-using clipcaer::test::catch_error;
+using clipcaer::test::error_of;
 using clipcaer::test::contains;
 using clipcaer::test::clip_merges_path;
 using clipcaer::test::clip_merges_text;
@@ -63,54 +63,54 @@ TEST_CASE("gzip: round trip, several members, and the output cap") {
   CHECK(gunzip(gz.data(), gz.size(), "mem") == data);
   const std::string two = gz + gzip_bytes("second");
   CHECK(gunzip(two.data(), two.size(), "mem") == data + "second");
-  const auto e = catch_error([&] { gunzip(gz.data(), gz.size(), "mem", 1000); });
-  CHECK(e.code == ErrorCode::format);
-  CHECK(contains(e.message, "inflates to more than 1000 bytes"));
+  const auto e = error_of([&] { gunzip(gz.data(), gz.size(), "mem", 1000); });
+  CHECK(e.code() == ErrorCode::format);
+  CHECK(contains(e.what(), "inflates to more than 1000 bytes"));
 }
 
 TEST_CASE("gzip: bad data gives format errors naming the source") {
   const std::string gz = gzip_bytes(std::string(5000, 'y') + "tail");
   SUBCASE("not gzip") {
-    const auto e = catch_error([&] { gunzip("plain text", 10, "src.gz"); });
-    CHECK(e.code == ErrorCode::format);
-    CHECK(contains(e.message, "src.gz: not gzip data"));
+    const auto e = error_of([&] { gunzip("plain text", 10, "src.gz"); });
+    CHECK(e.code() == ErrorCode::format);
+    CHECK(contains(e.what(), "src.gz: not gzip data"));
   }
   SUBCASE("empty") {
-    CHECK(catch_error([&] { gunzip(nullptr, 0, "src.gz"); }).code == ErrorCode::format);
+    CHECK(error_of([&] { gunzip(nullptr, 0, "src.gz"); }).code() == ErrorCode::format);
   }
   SUBCASE("truncated") {
-    const auto e = catch_error([&] { gunzip(gz.data(), gz.size() - 9, "src.gz"); });
-    CHECK(e.code == ErrorCode::format);
-    CHECK(contains(e.message, "truncated"));
+    const auto e = error_of([&] { gunzip(gz.data(), gz.size() - 9, "src.gz"); });
+    CHECK(e.code() == ErrorCode::format);
+    CHECK(contains(e.what(), "truncated"));
   }
   SUBCASE("checksum wrong") {
     std::string bad = gz;
     bad[bad.size() - 6] ^= 0x55;  // inside the CRC-32
-    const auto e = catch_error([&] { gunzip(bad.data(), bad.size(), "src.gz"); });
-    CHECK(e.code == ErrorCode::format);
-    CHECK(contains(e.message, "corrupt gzip data"));
+    const auto e = error_of([&] { gunzip(bad.data(), bad.size(), "src.gz"); });
+    CHECK(e.code() == ErrorCode::format);
+    CHECK(contains(e.what(), "corrupt gzip data"));
   }
   SUBCASE("deflate stream corrupt") {
     std::string bad = gz;
     for (std::size_t i = 12; i < 20; ++i) bad[i] = static_cast<char>(0xFF);
-    CHECK(catch_error([&] { gunzip(bad.data(), bad.size(), "src.gz"); }).code == ErrorCode::format);
+    CHECK(error_of([&] { gunzip(bad.data(), bad.size(), "src.gz"); }).code() == ErrorCode::format);
   }
   SUBCASE("trailing bytes") {
     const std::string bad = gz + "junk";
-    const auto e = catch_error([&] { gunzip(bad.data(), bad.size(), "src.gz"); });
-    CHECK(e.code == ErrorCode::format);
-    CHECK(contains(e.message, "4 bytes of trailing data"));
+    const auto e = error_of([&] { gunzip(bad.data(), bad.size(), "src.gz"); });
+    CHECK(e.code() == ErrorCode::format);
+    CHECK(contains(e.what(), "4 bytes of trailing data"));
   }
 }
 
 TEST_CASE("gzip: files") {
-  const auto missing = catch_error([] { read_gzip_file("/nonexistent/bpe.txt.gz"); });
-  CHECK(missing.code == ErrorCode::file_not_found);
-  CHECK(contains(missing.message, "/nonexistent/bpe.txt.gz"));
-  CHECK(catch_error([] { read_gzip_file("/tmp"); }).code == ErrorCode::io);
+  const auto missing = error_of([] { read_gzip_file("/nonexistent/bpe.txt.gz"); });
+  CHECK(missing.code() == ErrorCode::file_not_found);
+  CHECK(contains(missing.what(), "/nonexistent/bpe.txt.gz"));
+  CHECK(error_of([] { read_gzip_file("/tmp"); }).code() == ErrorCode::io);
   TempFile f("empty.gz");
   test::write_bytes(f.path, "");
-  CHECK(catch_error([&] { read_gzip_file(f.path); }).code == ErrorCode::format);
+  CHECK(error_of([&] { read_gzip_file(f.path); }).code() == ErrorCode::format);
 }
 
 // --- the merges file ----------------------------------------------------------
@@ -137,37 +137,37 @@ TEST_CASE("tokenizer construction: from a weights file's tokenizer.bpe_vocab_gz 
   REQUIRE(t.dtype == DType::u8);
   const Tokenizer tok = Tokenizer::from_gzip_bytes(t.data, t.nbytes, "tensor tokenizer.bpe_vocab_gz");
   CHECK(tok.encode("a photo of a student") == clip_tokenizer().encode("a photo of a student"));
-  const auto e = catch_error([&] { Tokenizer::from_gzip_bytes(t.data, 100, "tensor tokenizer.bpe_vocab_gz"); });
-  CHECK(e.code == ErrorCode::format);
-  CHECK(contains(e.message, "tensor tokenizer.bpe_vocab_gz: gzip data is truncated"));
+  const auto e = error_of([&] { Tokenizer::from_gzip_bytes(t.data, 100, "tensor tokenizer.bpe_vocab_gz"); });
+  CHECK(e.code() == ErrorCode::format);
+  CHECK(contains(e.what(), "tensor tokenizer.bpe_vocab_gz: gzip data is truncated"));
 }
 
 TEST_CASE("tokenizer construction: missing and corrupt files") {
-  const auto missing = catch_error([] { Tokenizer t("/nonexistent/bpe_simple_vocab_16e6.txt.gz"); });
-  CHECK(missing.code == ErrorCode::file_not_found);
+  const auto missing = error_of([] { Tokenizer t("/nonexistent/bpe_simple_vocab_16e6.txt.gz"); });
+  CHECK(missing.code() == ErrorCode::file_not_found);
   TempFile f("vocab.txt.gz");
   test::write_bytes(f.path, clip_merges_text().substr(0, 1000));  // not compressed
-  const auto plain = catch_error([&] { Tokenizer t(f.path); });
-  CHECK(plain.code == ErrorCode::format);
-  CHECK(contains(plain.message, f.path));
+  const auto plain = error_of([&] { Tokenizer t(f.path); });
+  CHECK(plain.code() == ErrorCode::format);
+  CHECK(contains(plain.what(), f.path));
   const std::string gz = test::read_bytes(clip_merges_path());
-  CHECK(catch_error([&] { Tokenizer::from_gzip_bytes(gz.data(), gz.size() / 2); }).code == ErrorCode::format);
+  CHECK(error_of([&] { Tokenizer::from_gzip_bytes(gz.data(), gz.size() / 2); }).code() == ErrorCode::format);
 }
 
 TEST_CASE("tokenizer construction: merges file with the wrong line count or format") {
-  const auto error_of = [](const std::string& text) {
-    return catch_error([&] { Tokenizer::from_merges_text(text, "test.txt"); });
+  const auto merges_error = [](const std::string& text) {
+    return error_of([&] { Tokenizer::from_merges_text(text, "test.txt"); });
   };
   SUBCASE("too few lines") {
     const std::string& text = clip_merges_text();
     std::size_t pos = 0;
     for (int l = 0; l < 1000; ++l) pos = text.find('\n', pos) + 1;
-    const auto e = error_of(text.substr(0, pos));
-    CHECK(e.code == ErrorCode::format);
-    CHECK(contains(e.message, "test.txt: has 999 merge lines"));
-    CHECK(contains(e.message, "needs 48894"));
-    CHECK(error_of("").code == ErrorCode::format);
-    CHECK(error_of("#version: 0.2").code == ErrorCode::format);
+    const auto e = merges_error(text.substr(0, pos));
+    CHECK(e.code() == ErrorCode::format);
+    CHECK(contains(e.what(), "test.txt: has 999 merge lines"));
+    CHECK(contains(e.what(), "needs 48894"));
+    CHECK(merges_error("").code() == ErrorCode::format);
+    CHECK(merges_error("#version: 0.2").code() == ErrorCode::format);
   }
   SUBCASE("exactly enough lines") {
     const std::string& text = clip_merges_text();
@@ -178,25 +178,25 @@ TEST_CASE("tokenizer construction: merges file with the wrong line count or form
   SUBCASE("a line that is not two tokens") {
     for (const char* line : {"", "ab", "a b c", "a  b", " a", "a ", "a\tb"}) {
       CAPTURE(line);
-      const auto e = error_of(with_line(7, line));
-      CHECK(e.code == ErrorCode::format);
-      CHECK(contains(e.message, "line 7"));
+      const auto e = merges_error(with_line(7, line));
+      CHECK(e.code() == ErrorCode::format);
+      CHECK(contains(e.what(), "line 7"));
     }
   }
   SUBCASE("an unknown token") {
-    const auto e = error_of(with_line(3, "i zzzzz"));
-    CHECK(e.code == ErrorCode::format);
-    CHECK(contains(e.message, "line 3: 'zzzzz' is neither a byte token nor the result of an earlier merge"));
-    CHECK(error_of(with_line(3, "i \xFF")).code == ErrorCode::format);
+    const auto e = merges_error(with_line(3, "i zzzzz"));
+    CHECK(e.code() == ErrorCode::format);
+    CHECK(contains(e.what(), "line 3: 'zzzzz' is neither a byte token nor the result of an earlier merge"));
+    CHECK(merges_error(with_line(3, "i \xFF")).code() == ErrorCode::format);
   }
   SUBCASE("a merge used before it is made") {
     // Line 2 is "i n"; using "in" on line 2 itself means before it exists.
-    CHECK(contains(error_of(with_line(2, "in g")).message, "'in' is neither"));
+    CHECK(contains(merges_error(with_line(2, "in g")).what(), "'in' is neither"));
   }
   SUBCASE("a duplicate merge result") {
-    const auto e = error_of(with_line(30, "i n"));  // "in" is made on line 2
-    CHECK(e.code == ErrorCode::format);
-    CHECK(contains(e.message, "line 30 merges into 'in', which is already a token"));
+    const auto e = merges_error(with_line(30, "i n"));  // "in" is made on line 2
+    CHECK(e.code() == ErrorCode::format);
+    CHECK(contains(e.what(), "line 30 merges into 'in', which is already a token"));
   }
 }
 
@@ -225,9 +225,9 @@ TEST_CASE("utf8: replacement as Python's decode(errors='replace')") {
 }
 
 TEST_CASE("utf8: decode_utf8 names the input") {
-  const auto e = catch_error([] { decode_utf8("abc\xFF", "descriptor 4"); });
-  CHECK(e.code == ErrorCode::invalid_argument);
-  CHECK(contains(e.message, "descriptor 4 is not valid UTF-8: byte 0xFF at byte offset 3"));
+  const auto e = error_of([] { decode_utf8("abc\xFF", "descriptor 4"); });
+  CHECK(e.code() == ErrorCode::invalid_argument);
+  CHECK(contains(e.what(), "descriptor 4 is not valid UTF-8: byte 0xFF at byte offset 3"));
 }
 
 // --- Unicode tables -----------------------------------------------------------

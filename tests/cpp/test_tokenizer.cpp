@@ -16,7 +16,7 @@
 #include "tokenizer_test_util.hpp"
 
 using namespace clipcaer;
-using clipcaer::test::catch_error;
+using clipcaer::test::error_of;
 using clipcaer::test::contains;
 using clipcaer::test::clip_merges_path;
 using clipcaer::test::clip_tokenizer;
@@ -152,30 +152,30 @@ TEST_CASE("tokenizer: an empty batch and empty texts") {
 TEST_CASE("tokenizer: too long without truncate names the text and its token count") {
   const std::string t = "Relaxed mouth, open eyes, neutral eyebrows, no noticeable emotional changes";
   REQUIRE(clip_tokenizer().encode(t).size() == 13);
-  const auto e = catch_error([&] { clip_tokenizer().tokenize({"ok", t}, 10, false); });
-  CHECK(e.code == ErrorCode::invalid_argument);
-  CHECK(contains(e.message, "text 1"));
-  CHECK(contains(e.message, "(\"Relaxed mouth, open eyes, neutral eyebrows, no n...\")"));
-  CHECK(contains(e.message, "has 15 tokens"));
-  CHECK(contains(e.message, "context_length 10"));
+  const auto e = error_of([&] { clip_tokenizer().tokenize({"ok", t}, 10, false); });
+  CHECK(e.code() == ErrorCode::invalid_argument);
+  CHECK(contains(e.what(), "text 1"));
+  CHECK(contains(e.what(), "(\"Relaxed mouth, open eyes, neutral eyebrows, no n...\")"));
+  CHECK(contains(e.what(), "has 15 tokens"));
+  CHECK(contains(e.what(), "context_length 10"));
 }
 
 TEST_CASE("tokenizer: the message cuts a long text at a character boundary") {
   const std::string t = std::string(47, 'a') + "\xC3\xA9" + std::string(100, 'b');  // 'é' straddles byte 48
-  const auto e = catch_error([&] { clip_tokenizer().tokenize({t}, 5, false); });
-  CHECK(e.code == ErrorCode::invalid_argument);
-  CHECK(contains(e.message, "(\"" + std::string(47, 'a') + "...\")"));
+  const auto e = error_of([&] { clip_tokenizer().tokenize({t}, 5, false); });
+  CHECK(e.code() == ErrorCode::invalid_argument);
+  CHECK(contains(e.what(), "(\"" + std::string(47, 'a') + "...\")"));
 }
 
 TEST_CASE("tokenizer: bad context_length") {
   for (std::size_t ctx : {0u, 1u}) {
-    const auto e = catch_error([&] { clip_tokenizer().tokenize({"a"}, ctx); });
-    CHECK(e.code == ErrorCode::invalid_argument);
-    CHECK(contains(e.message, "context_length must be at least 2"));
+    const auto e = error_of([&] { clip_tokenizer().tokenize({"a"}, ctx); });
+    CHECK(e.code() == ErrorCode::invalid_argument);
+    CHECK(contains(e.what(), "context_length must be at least 2"));
   }
-  const auto e = catch_error([&] { clip_tokenizer().tokenize({"a", "b"}, static_cast<std::size_t>(-1) / 4); });
-  CHECK(e.code == ErrorCode::invalid_argument);
-  CHECK(contains(e.message, "too large"));
+  const auto e = error_of([&] { clip_tokenizer().tokenize({"a", "b"}, static_cast<std::size_t>(-1) / 4); });
+  CHECK(e.code() == ErrorCode::invalid_argument);
+  CHECK(contains(e.what(), "too large"));
 }
 
 TEST_CASE("tokenizer: invalid UTF-8 is an error naming the text and byte offset") {
@@ -194,15 +194,15 @@ TEST_CASE("tokenizer: invalid UTF-8 is an error naming the text and byte offset"
   };
   for (const auto& b : bad) {
     CAPTURE(b.offset);
-    const auto e = catch_error([&] { tok.encode(b.bytes); });
-    CHECK(e.code == ErrorCode::invalid_argument);
-    CHECK(contains(e.message, "not valid UTF-8"));
-    CHECK(contains(e.message, b.offset));
-    const auto e2 = catch_error([&] { tok.tokenize({"fine", "also fine", b.bytes}); });
-    CHECK(e2.code == ErrorCode::invalid_argument);
-    CHECK(contains(e2.message, "text 2 is not valid UTF-8"));
+    const auto e = error_of([&] { tok.encode(b.bytes); });
+    CHECK(e.code() == ErrorCode::invalid_argument);
+    CHECK(contains(e.what(), "not valid UTF-8"));
+    CHECK(contains(e.what(), b.offset));
+    const auto e2 = error_of([&] { tok.tokenize({"fine", "also fine", b.bytes}); });
+    CHECK(e2.code() == ErrorCode::invalid_argument);
+    CHECK(contains(e2.what(), "text 2 is not valid UTF-8"));
   }
-  CHECK(contains(catch_error([&] { tok.encode("abc\xE2\x82"); }).message, "cut off by the end"));
+  CHECK(contains(error_of([&] { tok.encode("abc\xE2\x82"); }).what(), "cut off by the end"));
 }
 
 TEST_CASE("tokenizer: decode") {
@@ -216,9 +216,9 @@ TEST_CASE("tokenizer: decode") {
 
 TEST_CASE("tokenizer: decode rejects ids outside the vocabulary") {
   for (std::int32_t bad : {-1, 49408, 1 << 30}) {
-    const auto e = catch_error([&] { clip_tokenizer().decode({320, bad}); });
-    CHECK(e.code == ErrorCode::invalid_argument);
-    CHECK(contains(e.message, "token id " + std::to_string(bad) + " at position 1"));
+    const auto e = error_of([&] { clip_tokenizer().decode({320, bad}); });
+    CHECK(e.code() == ErrorCode::invalid_argument);
+    CHECK(contains(e.what(), "token id " + std::to_string(bad) + " at position 1"));
   }
 }
 

@@ -9,24 +9,10 @@
 
 #include "clipcaer/core/error.hpp"
 #include "clipcaer/io/safetensors.hpp"
+#include "error_test_util.hpp"
 #include "test_util.hpp"
 
 namespace clipcaer::test {
-
-// The message of the clipcaer::Error f throws, after checking its code.
-template <class F>
-std::string error_of(F&& f, ErrorCode want = ErrorCode::invalid_argument) {
-  try {
-    f();
-  } catch (const Error& e) {
-    CHECK(e.code() == want);
-    return e.what();
-  }
-  FAIL("no error");
-  return "";
-}
-
-inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 inline std::string clip_a_path() { return std::string(CLIPCAER_FIXTURES_DIR) + "/clip_a.safetensors"; }
 inline std::string vocab_path() { return std::string(CLIPCAER_SHARED_DIR) + "/clip/bpe_simple_vocab_16e6.txt.gz"; }

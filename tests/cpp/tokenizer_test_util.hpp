@@ -10,6 +10,7 @@
 #include "clipcaer/core/error.hpp"
 #include "clipcaer/text/gzip.hpp"
 #include "clipcaer/text/tokenizer.hpp"
+#include "error_test_util.hpp"
 
 namespace clipcaer::test {
 
@@ -27,24 +28,6 @@ inline const std::string& clip_merges_text() {
 inline const text::Tokenizer& clip_tokenizer() {
   static const text::Tokenizer tokenizer(clip_merges_path());
   return tokenizer;
-}
-
-inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-// What a call throws; code internal and message "<no error>" when it throws nothing.
-struct Caught {
-  ErrorCode code;
-  std::string message;
-};
-
-template <class F>
-Caught catch_error(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return {e.code(), e.what()};
-  }
-  return {ErrorCode::internal, "<no error>"};
 }
 
 // gzip-compresses bytes (one member).
