@@ -97,8 +97,7 @@ BENCHMARK(u8_decode_jpeg_1280x720)->Unit(benchmark::kMillisecond);
 
 void u8_decode_jpeg_1280x720_stb(benchmark::State& state) {
   const std::string bytes = encode_jpeg(synthetic_frame(1280, 720, 0));
-  const auto* p = reinterpret_cast<const std::uint8_t*>(bytes.data());
-  for (auto _ : state) benchmark::DoNotOptimize(io::detail::decode_with_stb(p, bytes.size(), "stb"));
+  for (auto _ : state) benchmark::DoNotOptimize(io::detail::decode_with_stb(bytes.data(), bytes.size(), "stb"));
   state.SetLabel("stb_image, " + std::to_string(bytes.size() / 1024) + " KiB");
 }
 BENCHMARK(u8_decode_jpeg_1280x720_stb)->Unit(benchmark::kMillisecond);

@@ -89,7 +89,7 @@ TEST_CASE("decode: stb_image's JPEG decoding is close to Pillow's libjpeg-turbo 
   for (const auto& j : index["jpeg"]) {
     const std::string bytes = read_bytes(fixtures_dir() + "/" + j["file"].get<std::string>());
     const Image ours =
-        io::detail::decode_with_stb(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), "stb");
+        io::detail::decode_with_stb(bytes.data(), bytes.size(), "stb");
     CHECK(ours.width() == j["size"][0].get<std::size_t>());
     CHECK(ours.height() == j["size"][1].get<std::size_t>());
     const auto pil = fixture_bytes(j["pillow"].get<std::string>());
@@ -119,7 +119,7 @@ TEST_CASE("decode: colour JPEGs (decoded via RGBA) equal stb_image's own RGB out
                                          &w, &h, &c, 3);
     REQUIRE(ref != nullptr);
     const Image ours =
-        io::detail::decode_with_stb(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), path);
+        io::detail::decode_with_stb(bytes.data(), bytes.size(), path);
     INFO(path);
     CHECK(ours.width() == static_cast<std::size_t>(w));
     CHECK(std::memcmp(ours.data(), ref, ours.size_bytes()) == 0);
@@ -149,7 +149,7 @@ TEST_CASE("decode: errors name the image") {
   const Error cut = error_of([&] { io::decode_image(jpg.data(), jpg.size() - 20, "cut.jpg"); });
   CHECK((has(cut, "'cut.jpg' is truncated") || has(cut, "'cut.jpg' is corrupt")));  // libjpeg's words, stb_image's
   CHECK(has(error_of([&] {
-              io::detail::decode_with_stb(reinterpret_cast<const std::uint8_t*>(jpg.data()), jpg.size() - 20, "cut.jpg");
+              io::detail::decode_with_stb(jpg.data(), jpg.size() - 20, "cut.jpg");
             }),
             "'cut.jpg' is corrupt"));
   CHECK(error_of([] { io::decode_image(nullptr, 5, "null"); }).code() == ErrorCode::invalid_argument);

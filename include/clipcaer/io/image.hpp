@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <new>
 #include <utility>
 
@@ -47,12 +48,21 @@ struct FreeDeleter {
   void operator()(std::uint8_t* p) const noexcept { std::free(p); }
 };
 
+inline bool within_image_limits(std::size_t width, std::size_t height) noexcept {
+  return width <= kMaxImageSide && height <= kMaxImageSide && width * height <= kMaxImagePixels;
+}
+
+// A decoder's refusal of a file whose header declares an empty or too large picture.
+[[noreturn]] inline void throw_image_size(const std::string& name, long long width, long long height) {
+  throw_error(ErrorCode::format, "image '", name, "' has size ", width, "x", height, ", beyond the limit of ",
+              kMaxImagePixels, " pixels");
+}
+
 // Checks a picture size and returns its byte count (3 * width * height).
 inline std::size_t rgb_bytes(std::size_t width, std::size_t height, const char* what) {
   require(width > 0 && height > 0, ErrorCode::invalid_argument, what, " size ", width, "x", height, " is empty");
-  require(width <= kMaxImageSide && height <= kMaxImageSide && width * height <= kMaxImagePixels,
-          ErrorCode::invalid_argument, what, " size ", width, "x", height, " exceeds the limit of ", kMaxImagePixels,
-          " pixels (", kMaxImageSide, " per side)");
+  require(within_image_limits(width, height), ErrorCode::invalid_argument, what, " size ", width, "x", height,
+          " exceeds the limit of ", kMaxImagePixels, " pixels (", kMaxImageSide, " per side)");
   return 3 * width * height;
 }
 }  // namespace detail

@@ -202,21 +202,25 @@ inline void rgba_to_rgb_in_place(std::uint8_t* p, std::size_t pixels) noexcept {
   }
 }
 
+inline bool is_jpeg(const std::uint8_t* buf, std::size_t size) noexcept {
+  return size >= 2 && buf[0] == 0xFF && buf[1] == 0xD8;
+}
+
 // stb_image's decode of a JPEG/PNG/BMP in memory, after the checks above.
-inline Image decode_with_stb(const stbi_uc* buf, std::size_t size, const std::string& name) {
+inline Image decode_with_stb(const void* bytes, std::size_t size, const std::string& name) {
+  const auto* buf = static_cast<const stbi_uc*>(bytes);
   const int len = static_cast<int>(size);
   int w = 0, h = 0, comp = 0;
   if (!stbi_info_from_memory(buf, len, &w, &h, &comp))
     throw_error(ErrorCode::format, "image '", name, "' is not a readable JPEG, PNG or BMP (", stbi_failure_reason(),
                 ")");
   const auto uw = static_cast<std::size_t>(w), uh = static_cast<std::size_t>(h);
-  if (w <= 0 || h <= 0 || uw > kMaxImageSide || uh > kMaxImageSide || uw * uh > kMaxImagePixels)
-    throw_error(ErrorCode::format, "image '", name, "' has size ", w, "x", h, ", beyond the limit of ",
-                kMaxImagePixels, " pixels");
+  if (w <= 0 || h <= 0 || !clipcaer::detail::within_image_limits(uw, uh))
+    clipcaer::detail::throw_image_size(name, w, h);
   // stb_image converts YCbCr with SIMD only when it writes 4 channels; asking
   // for RGBA and dropping the alpha byte gives the same RGB (a test checks)
   // with a third fewer instructions for a colour JPEG.
-  const bool jpeg_rgba = buf[0] == 0xFF && buf[1] == 0xD8 && comp == 3 && little_endian();
+  const bool jpeg_rgba = is_jpeg(buf, size) && comp == 3 && little_endian();
   int dw = 0, dh = 0, dc = 0;
   stbi_uc* pixels = stbi_load_from_memory(buf, len, &dw, &dh, &dc, jpeg_rgba ? 4 : 3);
   if (pixels && jpeg_rgba && dw == w && dh == h) rgba_to_rgb_in_place(pixels, uw * uh);
@@ -227,10 +231,6 @@ inline Image decode_with_stb(const stbi_uc* buf, std::size_t size, const std::st
     throw_error(ErrorCode::format, "image '", name, "': header says ", w, "x", h, " but decoded ", dw, "x", dh);
   }
   return Image::adopt_malloced(pixels, uw, uh);
-}
-
-inline bool is_jpeg(const std::uint8_t* buf, std::size_t size) noexcept {
-  return size >= 2 && buf[0] == 0xFF && buf[1] == 0xD8;
 }
 
 }  // namespace detail

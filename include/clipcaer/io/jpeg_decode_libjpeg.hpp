@@ -127,8 +127,7 @@ inline JpegStatus run_jpeg_job(JpegJob& job, const std::uint8_t* data, std::size
   job.width = job.cinfo.image_width;
   job.height = job.cinfo.image_height;
   job.components = job.cinfo.num_components;
-  if (job.width == 0 || job.height == 0 || job.width > kMaxImageSide || job.height > kMaxImageSide ||
-      job.width * job.height > kMaxImagePixels)
+  if (job.width == 0 || job.height == 0 || !clipcaer::detail::within_image_limits(job.width, job.height))
     return JpegStatus::too_large;
   // As Pillow: 1 channel is grey (replicated to RGB, which is what libjpeg's
   // grey -> RGB conversion does), 3 are decoded to RGB, 4 are CMYK.
@@ -183,8 +182,8 @@ inline Image decode_jpeg_libjpeg(const void* bytes, std::size_t size, const std:
         throw_error(ErrorCode::format, "image '", name, "' is truncated (", job.message, ")");
       throw_error(ErrorCode::format, "image '", name, "' is corrupt or not a readable JPEG (", job.message, ")");
     case detail::JpegStatus::too_large:
-      throw_error(ErrorCode::format, "image '", name, "' has size ", job.width, "x", job.height,
-                  ", beyond the limit of ", kMaxImagePixels, " pixels");
+      clipcaer::detail::throw_image_size(name, static_cast<long long>(job.width),
+                                         static_cast<long long>(job.height));
     case detail::JpegStatus::bad_components:
       throw_error(ErrorCode::format, "image '", name, "' is a JPEG with ", job.components,
                   " channels (1, 3 or 4 can be read, as in Pillow)");
