@@ -20,6 +20,19 @@ find_package(ZLIB QUIET)
 if(NOT ZLIB_FOUND)
   message(FATAL_ERROR "clipcaer needs zlib (Debian: apt-get install zlib1g-dev)")
 endif()
+# FFmpeg's libraries read video files (io/video_decode_ffmpeg.hpp). Debian ships
+# pkg-config files for them, no CMake package. GLOBAL: the install export and
+# subdirectories see the imported target.
+if(CLIPCAER_VIDEO)
+  find_package(PkgConfig QUIET)
+  if(PkgConfig_FOUND)
+    pkg_check_modules(CLIPCAER_FFMPEG QUIET IMPORTED_TARGET GLOBAL libavformat libavcodec libavutil libswscale)
+  endif()
+  if(NOT CLIPCAER_FFMPEG_FOUND)
+    message(FATAL_ERROR "clipcaer reads video files with FFmpeg (Debian: apt-get install pkg-config libavformat-dev "
+                        "libavcodec-dev libswscale-dev), or configure with -DCLIPCAER_VIDEO=OFF to read frame folders only")
+  endif()
+endif()
 # libjpeg-turbo decodes JPEG frames as Pillow does (io/jpeg_decode_libjpeg.hpp).
 if(CLIPCAER_LIBJPEG)
   find_package(JPEG QUIET)

@@ -18,3 +18,9 @@ and run:     build/bin/clipcaer classify --model clip_caer.safetensors CLIP_DIR
 MSG
 build/bin/clipcaer classify --model "$model" --face-boxes examples/data/sample_clip/face_boxes.json \
   --body-boxes examples/data/sample_clip/body_boxes.json "$clip"
+if build/bin/clipcaer --version | grep -q "^Video decoder: FFmpeg"; then
+  echo
+  echo "The same clip as a video file (frames decoded with FFmpeg; face boxes keyed by frame index):"
+  build/bin/clipcaer classify --model "$model" --face-boxes examples/data/sample_video_faces.json \
+    --body-boxes examples/data/sample_video_bodies.json examples/data/sample_video.mp4
+fi

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian packages clipcaer builds with. `--test` adds what the
-# test suite uses (PyTorch, Pillow and OpenCV as references, never at run time).
+# test suite uses (PyTorch, Pillow and OpenCV as references, the ffmpeg command
+# to make and extract test videos; never at run time).
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config
       libxsimd-dev nlohmann-json3-dev libstb-dev libjpeg-dev zlib1g-dev libeigen3-dev
+      libavformat-dev libavcodec-dev libswscale-dev
       pybind11-dev python3-dev python3-numpy
       doctest-dev libbenchmark-dev)
 if [[ "${1:-}" == "--test" ]]; then
   # libopenblas0-pthread: Debian's torch and numpy otherwise run on the reference BLAS (~40x slower).
-  pkgs+=(python3-pytest python3-torch python3-pil python3-opencv python3-venv python3-pip libopenblas0-pthread)
+  pkgs+=(python3-pytest python3-torch python3-pil python3-opencv python3-venv python3-pip libopenblas0-pthread
+        ffmpeg)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

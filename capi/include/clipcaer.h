@@ -67,6 +67,9 @@ CLIPCAER_API const char* clipcaer_version(void);
 /* Which library decodes JPEG frames: "libjpeg-turbo X.Y.Z" (the frames come
  * out bit-identical to Pillow's on the same libjpeg-turbo) or "stb_image". */
 CLIPCAER_API const char* clipcaer_jpeg_decoder(void);
+/* What reads video files: "FFmpeg (libavformat X.Y.Z, ...)", or "none" in a
+ * build without FFmpeg (clipcaer_classify_folder then takes folders only). */
+CLIPCAER_API const char* clipcaer_video_decoder(void);
 /* The calling thread's last error message ("" if none). */
 CLIPCAER_API const char* clipcaer_last_error(void);
 /* A fixed English name for a status code. */
@@ -119,6 +122,9 @@ CLIPCAER_API clipcaer_status clipcaer_classify_clips(const clipcaer_model* model
 /* A clip folder end to end: its image files (JPEG/PNG/BMP) sorted by name, T
  * of them sampled as the official test loader does, face crops and context
  * frames made with the official preprocessing, then classified.
+ * frames_dir may also name a video file (MP4, MKV, AVI, ...; builds with
+ * FFmpeg, see clipcaer_video_decoder): its frames in display order, the face
+ * boxes keyed by frame index ("0", "1", ...).
  * face_boxes_json / body_boxes_json: paths to the official box files
  * ({clip_dir: {frame_file: [l,u,r,b]}} and {clip_dir: [l,u,r,b]}), or NULL;
  * the clip is looked up by frames_dir as given, then by its absolute path.

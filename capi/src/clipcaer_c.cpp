@@ -138,6 +138,15 @@ const char* clipcaer_jpeg_decoder(void) {
   }
 }
 
+const char* clipcaer_video_decoder(void) {
+  try {
+    static const std::string name = clipcaer::io::video_decoder();
+    return name.c_str();
+  } catch (...) {
+    return "unknown";
+  }
+}
+
 const char* clipcaer_last_error(void) { return last_error.c_str(); }
 
 const char* clipcaer_status_string(clipcaer_status status) {

@@ -9,11 +9,19 @@ keyed by the clip folder as seen from the repository root
 ("examples/data/sample_clip"). Everything is drawn from a fixed seed, so the
 output is the same on every run:
     /usr/bin/python3 examples/data/make_sample_clip.py
+
+With the ffmpeg command on PATH it also writes the same clip as a video,
+examples/data/sample_video.mp4 (H.264, 10 fps), and its face boxes keyed by
+frame index, examples/data/sample_video_faces.json, and its body box,
+examples/data/sample_video_bodies.json (the encoder's output may
+differ between x264 versions; the committed file is the reference).
 """
 
 import json
 import math
 import os
+import shutil
+import subprocess
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -22,7 +30,9 @@ W, H = 320, 240
 FRAMES = 24
 SEED = 20250601
 CLIP_KEY = "examples/data/sample_clip"
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sample_clip")
+DATA = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(DATA, "sample_clip")
+VIDEO_KEY = "examples/data/sample_video.mp4"
 
 
 def background(rng):
@@ -105,6 +115,25 @@ def main():
         f.write("\n")
     with open(os.path.join(OUT, "body_boxes.json"), "w") as f:
         json.dump({CLIP_KEY: body_box}, f, indent=1)
+        f.write("\n")
+    write_video(faces, body_box)
+
+
+def write_video(faces, body_box):
+    """The JPEG frames as an H.264 video; its box files (faces keyed by frame index)."""
+    if shutil.which("ffmpeg") is None:
+        print("ffmpeg not found: sample_video.mp4 not written")
+        return
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-framerate", "10",
+                    "-i", os.path.join(OUT, "%05d.jpg"), "-c:v", "libx264", "-preset", "slow", "-crf", "23",
+                    "-pix_fmt", "yuv420p", "-fflags", "+bitexact", "-flags:v", "+bitexact",
+                    os.path.join(DATA, "sample_video.mp4")], check=True)
+    by_index = {str(int(name[:5]) - 1): box for name, box in faces.items()}
+    with open(os.path.join(DATA, "sample_video_faces.json"), "w") as f:
+        json.dump({VIDEO_KEY: by_index}, f, indent=1)
+        f.write("\n")
+    with open(os.path.join(DATA, "sample_video_bodies.json"), "w") as f:
+        json.dump({VIDEO_KEY: body_box}, f, indent=1)
         f.write("\n")
 
 

@@ -1,4 +1,4 @@
-// clipcaer classify: each clip folder -> predicted class and probabilities.
+// clipcaer classify: each clip (frames folder or video file) -> predicted class and probabilities.
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -10,13 +10,15 @@
 namespace clipcaer::cli {
 
 const char* const kClassifyHelp =
-    "usage: clipcaer classify --model M.safetensors CLIP_DIR... [options]\n"
+    "usage: clipcaer classify --model M.safetensors CLIP... [options]\n"
     "\n"
-    "Classifies each folder of video frames (JPEG/PNG/BMP, sorted by name; T of them\n"
-    "are picked as the official test loader does) from its face crops and context frames.\n"
+    "Classifies each clip from its face crops and context frames. A clip is a folder of\n"
+    "video frames (JPEG/PNG/BMP, sorted by name) or a video file (MP4, MKV, AVI, ...);\n"
+    "T of its frames are picked as the official test loader does.\n"
     "\n"
     "  --model FILE        converted weights (weights/convert.py)\n"
     "  --face-boxes FILE   official face boxes JSON {clip_dir: {frame_file: [l,u,r,b]}}\n"
+    "                      (for a video: {video_path: {frame_index: [l,u,r,b]}}, from \"0\")\n"
     "  --body-boxes FILE   official body boxes JSON {clip_dir: [l,u,r,b]}\n"
     "                      (clips without boxes use whole frames)\n"
     "  --format FMT        text (default), json or csv\n"
@@ -28,7 +30,7 @@ const char* const kClassifyHelp =
 int run_classify(const std::vector<std::string>& argv) {
   const Args a = parse_args(argv, {"model", "face-boxes", "body-boxes", "format", "threads", "isa", "dtype", "device"}, {});
   if (!a.has("model")) throw UsageError("--model is required");
-  if (a.positional.empty()) throw UsageError("no clip folder given");
+  if (a.positional.empty()) throw UsageError("no clip folder or video given");
   const std::string format = a.get("format", "text");
   if (format != "text" && format != "json" && format != "csv")
     throw UsageError("--format must be text, json or csv, not '" + format + "'");

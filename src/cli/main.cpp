@@ -9,6 +9,7 @@
 #include "clipcaer/core/error.hpp"
 #include "clipcaer/gpu/open_device.hpp"
 #include "clipcaer/io/image_decode.hpp"
+#include "clipcaer/io/video.hpp"
 #include "clipcaer/kernels/dispatch.hpp"
 #include "clipcaer/version.hpp"
 #include "commands.hpp"
@@ -37,16 +38,21 @@ void print_cuda() {
     std::printf("CUDA: built; %d device(s) visible\n", g::cuda_device_count());
 }
 
-// How JPEG frames are decoded: libjpeg-turbo matches the official loader's Pillow bit for bit.
-void print_jpeg_decoder() {
+// How JPEG frames are decoded (libjpeg-turbo matches the official loader's
+// Pillow bit for bit) and what reads video files.
+void print_decoders() {
   std::printf("JPEG decoder: %s\n", clipcaer::io::jpeg_decoder().c_str());
+  if (clipcaer::io::video_supported())
+    std::printf("Video decoder: %s\n", clipcaer::io::video_decoder().c_str());
+  else
+    std::printf("Video decoder: not in this build (configure with -DCLIPCAER_VIDEO=ON)\n");
 }
 
 const char* const kUsage =
     "usage: clipcaer <command> [options]\n"
     "\n"
     "commands:\n"
-    "  classify  --model M.safetensors CLIP_DIR...   classify clip folders of frames\n"
+    "  classify  --model M.safetensors CLIP...       classify clips: frame folders or videos\n"
     "  eval      --model M --list test.txt           WAR, UAR, confusion matrix on a labelled list\n"
     "  info      M.safetensors                       config, classes, size of a model\n"
     "\n"
@@ -66,7 +72,7 @@ int main(int argc, char** argv) {
     std::printf("clipcaer %s\n", CLIPCAER_VERSION_STRING);
     print_kernel_sets();
     print_cuda();
-    print_jpeg_decoder();
+    print_decoders();
     return 0;
   }
   const std::string command = args[0];

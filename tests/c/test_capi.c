@@ -59,8 +59,8 @@ int main(int argc, char** argv) {
   worker_result results[4];
   pthread_t other;
 
-  if (argc != 3) {
-    fprintf(stderr, "usage: test_capi MODEL.safetensors CLIP_DIR\n");
+  if (argc != 3 && argc != 4) {
+    fprintf(stderr, "usage: test_capi MODEL.safetensors CLIP_DIR [VIDEO]\n");
     return 2;
   }
   model_path = argv[1];
@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
   /* version and status strings */
   CHECK(strlen(clipcaer_version()) >= 5);
   CHECK(strcmp(clipcaer_jpeg_decoder(), "stb_image") == 0 || strncmp(clipcaer_jpeg_decoder(), "libjpeg", 7) == 0);
+  CHECK(strcmp(clipcaer_video_decoder(), "none") == 0 || strncmp(clipcaer_video_decoder(), "FFmpeg (", 8) == 0);
   CHECK(strcmp(clipcaer_status_string(CLIPCAER_OK), "ok") == 0);
   CHECK(strcmp(clipcaer_status_string(CLIPCAER_ERR_INVALID_HANDLE), "invalid handle") == 0);
   CHECK(strcmp(clipcaer_status_string((clipcaer_status)1234), "unknown status") == 0);
@@ -205,6 +206,14 @@ int main(int argc, char** argv) {
   CHECK(error_mentions("faces.json"));
   CHECK(clipcaer_classify_folder(m, argv[2], NULL, NULL, logits, NULL, C - 1, &top) == CLIPCAER_ERR_BUFFER_TOO_SMALL);
   CHECK(clipcaer_classify_folder(NULL, argv[2], NULL, NULL, logits, NULL, 64, &top) == CLIPCAER_ERR_INVALID_HANDLE);
+
+  /* a video file (builds with FFmpeg), and a file that is not one */
+  if (argc == 4) {
+    CHECK(clipcaer_classify_folder(m, argv[3], NULL, NULL, logits, probs, 64, &top) == CLIPCAER_OK);
+    CHECK(top < C);
+    CHECK(clipcaer_classify_folder(m, model_path, NULL, NULL, logits, NULL, 64, &top) == CLIPCAER_ERR_FORMAT);
+    CHECK(error_mentions("cannot open video"));
+  }
 
   /* four threads on one model == serial */
   CHECK(clipcaer_classify_clip(m, clip, clip, T, logits, NULL, 64, &top) == CLIPCAER_OK);

@@ -57,6 +57,8 @@ def test_help_version_and_usage_errors():
     assert sets["CUDA"] == (f"built; {clipcaer.cuda_devices()} device(s) visible" if "built;" in sets["CUDA"]
                             else "not in this build (configure with -DCLIPCAER_CUDA=ON)")
     assert sets["JPEG decoder"] == clipcaer.jpeg_decoder()
+    assert sets["Video decoder"] == (clipcaer.video_decoder() or
+                                     "not in this build (configure with -DCLIPCAER_VIDEO=ON)")
     # CLIPCAER_ISA picks another usable set; a bad one is named, not fatal here.
     forced = subprocess.run([str(CLI), "--version"], capture_output=True, text=True,
                             env=dict(os.environ, CLIPCAER_ISA="baseline")).stdout

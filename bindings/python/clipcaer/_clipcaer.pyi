@@ -21,6 +21,10 @@ def jpeg_decoder() -> str:
     """Which library decodes JPEG frames: 'libjpeg-turbo X.Y.Z' (bit-exact with Pillow) or 'stb_image'."""
     ...
 
+def video_decoder() -> Optional[str]:
+    """What reads video files: 'FFmpeg (libavformat X.Y.Z, ...)', or None in a build without FFmpeg."""
+    ...
+
 FloatArray = npt.ArrayLike
 StrPath = Union[str, PathLike]
 Box = Sequence[float]

@@ -2,11 +2,13 @@
 
 #include <pybind11/stl.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "clipcaer/gpu/open_device.hpp"
 #include "clipcaer/io/image_decode.hpp"
+#include "clipcaer/io/video.hpp"
 #include "clipcaer/kernels/dispatch.hpp"
 #include "clipcaer/version.hpp"
 
@@ -29,6 +31,13 @@ PYBIND11_MODULE(_clipcaer, m) {
       "jpeg_decoder", [] { return clipcaer::io::jpeg_decoder(); },
       "Which library decodes JPEG frames in this build: 'libjpeg-turbo X.Y.Z' (bit-exact with Pillow on the same "
       "libjpeg-turbo) or 'stb_image'.");
+  m.def(
+      "video_decoder", []() -> std::optional<std::string> {
+        if (!clipcaer::io::video_supported()) return std::nullopt;
+        return clipcaer::io::video_decoder();
+      },
+      "What reads video files in this build: 'FFmpeg (libavformat X.Y.Z, ...)', or None in a build without FFmpeg "
+      "(load_clip then takes frame folders only).");
   register_errors(m);
   register_text(m);  // TextHead before Model, whose methods take and return it
   register_model(m);

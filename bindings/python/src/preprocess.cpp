@@ -154,10 +154,13 @@ void register_preprocess(py::module_& m) {
       py::arg("num_segments") = 16, py::arg("size") = 224, py::kw_only(), py::arg("threads") = 0,
       R"doc(Preprocess one clip exactly as the official CLIP-CAER test loader.
 
-frames_dir: folder of the clip's JPEG/PNG/BMP frames (sorted by name).
+frames_dir: folder of the clip's JPEG/PNG/BMP frames (sorted by name), or a
+    video file (MP4, MKV, AVI, ...: every decoded frame, as `ffmpeg -i video
+    %05d.png` extracts them; builds with FFmpeg, see video_decoder()).
 face_boxes: None, a dict {frame_file_name: [l, u, r, b]}, or the path of the
     official faces JSON {clip_dir: {frame_file: [l, u, r, b]}} (looked up by
-    frames_dir as given, then by its absolute path).
+    frames_dir as given, then by its absolute path). For a video the frame
+    names are frame indices from 0: {"0": [l, u, r, b], ...}.
 body_box: None, a list [l, u, r, b], or the path of the official bodies JSON
     {clip_dir: [l, u, r, b]}.
 threads: 0 = all cores, 1 = no extra threads, n = n threads.

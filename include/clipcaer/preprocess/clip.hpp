@@ -1,5 +1,5 @@
 // load_clip: the official test-mode input pipeline for one clip, from a frames
-// folder or from frames already in memory, to the two model inputs
+// folder, a video file or frames already in memory, to the two model inputs
 // faces and frames, each float32 (T, 3, S, S) in [0, 1].
 // Each chosen frame is decoded once and feeds both streams; frames are
 // processed in parallel when a ThreadPool is given.
@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <filesystem>
+#include <system_error>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,7 @@
 #include "clipcaer/io/frame_folder.hpp"
 #include "clipcaer/io/image.hpp"
 #include "clipcaer/io/image_decode.hpp"
+#include "clipcaer/io/video.hpp"
 #include "clipcaer/preprocess/frame_sampling.hpp"
 #include "clipcaer/preprocess/streams.hpp"
 #include "clipcaer/preprocess/to_tensor.hpp"
@@ -113,19 +116,43 @@ struct ViewHolder {
 
 }  // namespace detail
 
-// The clip in folder `frames_dir`: its JPEG/PNG/BMP files sorted by name,
-// num_segments of them chosen by the official test rule, each turned into a
-// size x size face crop and context frame. Face boxes are looked up by frame
-// file name in `boxes.faces`; `boxes.body` is the clip's body box.
-inline Clip load_clip(const std::string& frames_dir, const ClipBoxes& boxes = {}, std::size_t num_segments = 16,
+// The clip in video file `video_path`: its frames in display order (see
+// io/video.hpp), chosen, cropped and resized as from a folder. Face boxes are
+// looked up by frame index in decimal ("0", "1", ...). The decoder runs on
+// the pool's thread count (one thread without a pool).
+inline Clip load_video_clip(const std::string& video_path, const ClipBoxes& boxes = {},
+                            std::size_t num_segments = 16, std::size_t size = 224, ThreadPool* pool = nullptr) {
+  detail::check_clip_args(num_segments, size);
+  io::VideoFrames video = io::read_video_frames(video_path, [&](std::size_t n) {
+    return preprocess::sample_frame_indices(n, num_segments);
+  }, pool ? pool->size() : 1);
+  std::vector<std::string> names(video.num_frames);
+  for (std::size_t i = 0; i < names.size(); ++i) names[i] = io::video_frame_name(i);
+  auto view = [&](std::size_t i) { return detail::ViewHolder{video.frames.at(i).view()}; };
+  return detail::build_clip(video.num_frames, names, view, boxes, num_segments, size, pool,
+                            " of '" + video_path + "'");
+}
+
+// The clip at `path`: a folder of frames, or a video file (load_video_clip).
+// From a folder: its JPEG/PNG/BMP files sorted by name, num_segments of them
+// chosen by the official test rule, each turned into a size x size face crop
+// and context frame. Face boxes are looked up by frame file name in
+// `boxes.faces`; `boxes.body` is the clip's body box.
+inline Clip load_clip(const std::string& path, const ClipBoxes& boxes = {}, std::size_t num_segments = 16,
                       std::size_t size = 224, ThreadPool* pool = nullptr) {
   detail::check_clip_args(num_segments, size);
-  const std::vector<std::string> names = io::list_frame_files(frames_dir);
-  std::string dir = frames_dir;
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec)) {
+    require(!io::is_image_file_name(path), ErrorCode::invalid_argument, "'", path,
+            "' is an image, not a folder of frames or a video (to classify one picture, put it in a folder of its "
+            "own: a one-frame clip)");
+    return load_video_clip(path, boxes, num_segments, size, pool);
+  }
+  const std::vector<std::string> names = io::list_frame_files(path);
+  std::string dir = path;
   if (!dir.empty() && dir.back() != '/') dir += '/';
   auto decode = [&](std::size_t i) { return io::read_image(dir + names[i]); };
-  return detail::build_clip(names.size(), names, decode, boxes, num_segments, size, pool,
-                            " of '" + frames_dir + "'");
+  return detail::build_clip(names.size(), names, decode, boxes, num_segments, size, pool, " of '" + path + "'");
 }
 
 // The same from the clip's frames in memory, in clip order (the folder
