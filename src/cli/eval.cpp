@@ -19,7 +19,7 @@ const char* const kEvalHelp =
     "usage: clipcaer eval --model M.safetensors --list test.txt [options]\n"
     "\n"
     "Runs the model on every clip of an official list file (lines 'clip_dir num_frames label',\n"
-    "labels 1..C) and reports WAR (accuracy), UAR (mean per-class recall), per-class recall\n"
+    "labels 1..C; clip_dir a frames folder or a video file) and reports WAR (accuracy), UAR (mean per-class recall), per-class recall\n"
     "and the confusion matrix.\n"
     "\n"
     "  --model FILE        converted weights\n"

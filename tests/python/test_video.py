@@ -109,6 +109,15 @@ def test_classify_a_video(tmp_path):
         out = json.loads(r.stdout)
         assert out[0]["clip"] == str(video) and out[0]["label"] == a.label
         np.testing.assert_allclose(out[0]["logits"], a.logits, rtol=0, atol=1e-6)
+        # eval: a list may name videos and folders alike
+        (tmp_path / "list.txt").write_text("v.mp4 36 1\nframes 36 2\n")
+        r = run("eval", "--model", MODEL, "--list", tmp_path / "list.txt", "--root", tmp_path,
+                "--out", tmp_path / "report")
+        assert r.returncode == 0, r.stderr
+        rows = (tmp_path / "report" / "predictions.csv").read_text().splitlines()
+        assert len(rows) == 3 and rows[1].startswith('"v.mp4",') and rows[2].startswith('"frames",')
+        video_row, folder_row = rows[1].split(","), rows[2].split(",")
+        assert video_row[2] == folder_row[2] and video_row[4:] == folder_row[4:]  # predicted class, probabilities
 
 
 def test_frame_choice_follows_the_decoded_count(tmp_path):

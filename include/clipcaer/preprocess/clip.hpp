@@ -34,7 +34,7 @@ struct Clip {
   Tensor faces;                     // (T, 3, S, S) face crops
   Tensor frames;                    // (T, 3, S, S) letterboxed context frames
   std::vector<std::size_t> indices;  // chosen frame of each segment, into the sorted frame list
-  std::vector<std::string> files;   // its file name (empty names for unnamed in-memory frames)
+  std::vector<std::string> files;   // its file name (a video's: the frame index; "" for unnamed in-memory frames)
   std::size_t face_boxes_used = 0;  // segments whose face came from a box (others: whole frame)
   bool body_box_used = false;
 };
