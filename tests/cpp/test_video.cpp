@@ -186,4 +186,8 @@ TEST_CASE("video: damaged files give an error or the frames that decode, never a
   MESSAGE(decoded << " damaged videos decoded, " << errors << " refused");
   CHECK(errors > 0);
   CHECK(decoded > 0);
+  // An MP4 whose index declares a packet FFmpeg cannot allocate: a format
+  // error, not std::bad_alloc (found by fuzzing).
+  const std::string huge = video_fixture("damaged_huge_packet.mp4");
+  CHECK(contains(message_of([&] { load_clip(huge); }, ErrorCode::format), "video '" + huge + "': cannot read"));
 }

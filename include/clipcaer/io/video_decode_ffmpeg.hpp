@@ -22,7 +22,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
-#include <new>
+#include <new>  // std::bad_alloc
 #include <string>
 #include <utility>
 #include <vector>
@@ -158,8 +158,9 @@ class VideoReader {
     if (err < 0) throw_error(ErrorCode::format, "video '", path, "': bad stream parameters: ", detail::av_error_text(err));
     codec_->thread_count = static_cast<int>(std::min<std::size_t>(threads, 64));  // frame threads keep the order
     err = avcodec_open2(codec_.get(), codec, nullptr);
-    if (err < 0)
-      throw_error(ErrorCode::unsupported, "video '", path, "': cannot open its ", codec->name,
+    if (err < 0)  // damaged codec parameters, or a feature this decoder lacks
+      throw_error(err == AVERROR_INVALIDDATA ? ErrorCode::format : ErrorCode::unsupported, "video '", path,
+                  "': cannot open its ", codec->name,
                   " decoder: ", detail::av_error_text(err));
     const double theta = detail::stream_rotation(st);
     for (int q = 0; q < 4; ++q)
@@ -228,12 +229,14 @@ class VideoReader {
  private:
   // Whether av_read_frame's result ends the input. Damaged container data
   // ends it as in the ffmpeg command (the frames before it are kept); a
-  // failing read (disk, memory) is an error.
+  // failing read is an error. Out of memory here is a damaged file that
+  // declares an absurd packet size far more often than a full machine.
   bool at_end(int err) const {
     if (err >= 0) return false;
     if (err == AVERROR_EOF || err == AVERROR_INVALIDDATA) return true;
-    if (err == AVERROR(ENOMEM)) throw std::bad_alloc();
-    throw_error(ErrorCode::io, "video '", path_, "': cannot read: ", detail::av_error_text(err));
+    throw_error(err == AVERROR(ENOMEM) ? ErrorCode::format : ErrorCode::io, "video '", path_,
+                "': cannot read: ", detail::av_error_text(err),
+                err == AVERROR(ENOMEM) ? " (a damaged file declaring a huge packet?)" : "");
   }
 
   // Converted as the ffmpeg command's scale filter does: bicubic, the frame's
