@@ -13,7 +13,7 @@ clipcaer demo — classifying the bundled sample clip ($clip).
 NOTE: $model has SYNTHETIC random weights, so its answer means nothing; it
 only shows the whole pipeline running. For real predictions convert the official
 checkpoint:  python3 weights/convert.py model_best.pth -o clip_caer.safetensors
-and run:     build/bin/clipcaer classify --model clip_caer.safetensors CLIP_DIR
+and run:     build/bin/clipcaer classify --model clip_caer.safetensors CLIP_DIR_OR_VIDEO
 
 MSG
 build/bin/clipcaer classify --model "$model" --face-boxes examples/data/sample_clip/face_boxes.json \
