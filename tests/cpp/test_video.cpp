@@ -144,7 +144,8 @@ TEST_CASE("video: errors name the file and the problem") {
   // Single pictures are not videos (FFmpeg would open one as a one-frame video).
   const std::string png = encode_png_rgb(pattern(8, 8));
   write_bytes(dir.file("still.png"), png);
-  CHECK(contains(message_of([&] { load_clip(dir.file("still.png")); }), "is an image, not a folder of frames or a video"));
+  CHECK(contains(message_of([&] { load_clip(dir.file("still.png")); }),
+                 "is an image, not a folder of frames or a video"));
   write_bytes(dir.file("still.bin"), png);
   CHECK(contains(message_of([&] { io::read_video_frames(dir.file("still.bin"), all_of); }, ErrorCode::format),
                  "cannot open video"));

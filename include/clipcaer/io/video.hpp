@@ -53,10 +53,11 @@ struct VideoFrames {
 };
 
 // Reads video `path` and keeps the frames `choose(num_frames)` returns
-// (indices < num_frames), decoding on `threads` threads (0: one per core). The frame count comes from demuxing first (one
-// packet per frame for every common codec); if decoding then yields a
-// different count (damaged packets dropped, codecs that pack frames), the
-// frames are chosen again from the true count and decoded once more.
+// (indices < num_frames), decoding on `threads` threads (0: one per core).
+// The frame count comes from demuxing first (one packet per frame for every
+// common codec); if decoding then yields a different count (damaged packets
+// dropped, codecs that pack frames), the frames are chosen again from the
+// true count and decoded once more.
 template <class Choose>
 VideoFrames read_video_frames(const std::string& path, Choose&& choose, std::size_t threads = 0) {
 #ifdef CLIPCAER_HAVE_FFMPEG

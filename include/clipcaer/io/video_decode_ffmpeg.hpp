@@ -140,7 +140,8 @@ class VideoReader {
     }
     fmt_.reset(fmt);
     err = avformat_find_stream_info(fmt, nullptr);
-    if (err < 0) throw_error(ErrorCode::format, "video '", path, "': cannot read its streams: ", detail::av_error_text(err));
+    if (err < 0)
+      throw_error(ErrorCode::format, "video '", path, "': cannot read its streams: ", detail::av_error_text(err));
 #if LIBAVFORMAT_VERSION_MAJOR >= 59
     const AVCodec* codec = nullptr;
 #else
@@ -155,7 +156,8 @@ class VideoReader {
     codec_.reset(avcodec_alloc_context3(codec));
     if (!codec_) throw std::bad_alloc();
     err = avcodec_parameters_to_context(codec_.get(), st->codecpar);
-    if (err < 0) throw_error(ErrorCode::format, "video '", path, "': bad stream parameters: ", detail::av_error_text(err));
+    if (err < 0)
+      throw_error(ErrorCode::format, "video '", path, "': bad stream parameters: ", detail::av_error_text(err));
     codec_->thread_count = static_cast<int>(std::min<std::size_t>(threads, 64));  // frame threads keep the order
     err = avcodec_open2(codec_.get(), codec, nullptr);
     if (err < 0)  // damaged codec parameters, or a feature this decoder lacks
@@ -200,7 +202,8 @@ class VideoReader {
         const int err = avcodec_receive_frame(codec_.get(), frame_.get());
         if (err == AVERROR(EAGAIN) || err == AVERROR_EOF) return;
         if (err == AVERROR_INVALIDDATA) continue;  // a damaged frame: dropped, as ffmpeg drops it
-        if (err < 0) throw_error(ErrorCode::format, "video '", path_, "': decoding failed: ", detail::av_error_text(err));
+        if (err < 0)
+          throw_error(ErrorCode::format, "video '", path_, "': decoding failed: ", detail::av_error_text(err));
         if (want(index)) take(index, to_rgb(*frame_, index));
         av_frame_unref(frame_.get());
         ++index;
