@@ -110,13 +110,15 @@ def main():
         extent = body if extent is None else [min(extent[0], body[0]), min(extent[1], body[1]),
                                               max(extent[2], body[2]), max(extent[3], body[3])]
     body_box = [round(float(v), 2) for v in (extent[0] - 6, extent[1] - 6, extent[2] + 6, extent[3] + 2)]
-    with open(os.path.join(OUT, "face_boxes.json"), "w") as f:
-        json.dump({CLIP_KEY: faces}, f, indent=1)
-        f.write("\n")
-    with open(os.path.join(OUT, "body_boxes.json"), "w") as f:
-        json.dump({CLIP_KEY: body_box}, f, indent=1)
-        f.write("\n")
+    write_json(os.path.join(OUT, "face_boxes.json"), {CLIP_KEY: faces})
+    write_json(os.path.join(OUT, "body_boxes.json"), {CLIP_KEY: body_box})
     write_video(faces, body_box)
+
+
+def write_json(path, obj):
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=1)
+        f.write("\n")
 
 
 def write_video(faces, body_box):
@@ -129,12 +131,8 @@ def write_video(faces, body_box):
                     "-pix_fmt", "yuv420p", "-fflags", "+bitexact", "-flags:v", "+bitexact",
                     os.path.join(DATA, "sample_video.mp4")], check=True)
     by_index = {str(int(name[:5]) - 1): box for name, box in faces.items()}
-    with open(os.path.join(DATA, "sample_video_faces.json"), "w") as f:
-        json.dump({VIDEO_KEY: by_index}, f, indent=1)
-        f.write("\n")
-    with open(os.path.join(DATA, "sample_video_bodies.json"), "w") as f:
-        json.dump({VIDEO_KEY: body_box}, f, indent=1)
-        f.write("\n")
+    write_json(os.path.join(DATA, "sample_video_faces.json"), {VIDEO_KEY: by_index})
+    write_json(os.path.join(DATA, "sample_video_bodies.json"), {VIDEO_KEY: body_box})
 
 
 if __name__ == "__main__":

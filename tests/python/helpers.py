@@ -1,6 +1,7 @@
 """Paths and small helpers shared by the Python tests."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,15 @@ def convert_args(name, tmp_dir):
         if i > 0 and args[i - 1] == "--classes":
             args[i] = str(FIXTURES / a)
     return args
+
+
+# The clipcaer command of the build whose Python package is first on PYTHONPATH.
+CLIPCAER_CLI = Path(os.environ.get("PYTHONPATH", str(REPO / "build" / "python")).split(os.pathsep)[0]).parent / "bin" / "clipcaer"
+
+
+def run_clipcaer(*args, **kwargs):
+    """Runs the clipcaer command: a CompletedProcess with text stdout / stderr."""
+    return subprocess.run([str(CLIPCAER_CLI), *map(str, args)], capture_output=True, text=True, **kwargs)
 
 
 def run_cli(*args, cwd=None):

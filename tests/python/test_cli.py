@@ -4,24 +4,20 @@ import csv
 import io
 import json
 import os
-import pathlib
 import subprocess
 
 import numpy as np
 import pytest
 
-from helpers import FIXTURES, REPO
+from helpers import CLIPCAER_CLI as CLI
+from helpers import FIXTURES
+from helpers import run_clipcaer as run
 
 clipcaer = pytest.importorskip("clipcaer")
 PIL = pytest.importorskip("PIL.Image")
 
-CLI = pathlib.Path(os.environ.get("PYTHONPATH", str(REPO / "build" / "python")).split(os.pathsep)[0]).parent / "bin" / "clipcaer"
 MODEL = FIXTURES / "caer_b.safetensors"
 pytestmark = pytest.mark.skipif(not CLI.exists(), reason=f"{CLI} not built")
-
-
-def run(*args):
-    return subprocess.run([str(CLI), *map(str, args)], capture_output=True, text=True)
 
 
 @pytest.fixture(scope="module")

@@ -4,15 +4,15 @@ its frames give once extracted with `ffmpeg -i video -pix_fmt rgb24 %05d.png`,
 and so what the official loader gives on those frames, for common codecs,
 pixel formats, colour matrices, ranges and display rotations."""
 import json
-import os
-import pathlib
 import shutil
 import subprocess
 
 import numpy as np
 import pytest
 
-from helpers import FIXTURES, REPO
+from helpers import CLIPCAER_CLI as CLI
+from helpers import FIXTURES
+from helpers import run_clipcaer as run
 from official_pipeline import ref_clip, ref_indices
 
 clipcaer = pytest.importorskip("clipcaer")
@@ -23,11 +23,6 @@ pytestmark = [
     pytest.mark.skipif(FFMPEG is None, reason="the ffmpeg command is not installed (scripts/install-deps.sh --test)"),
 ]
 MODEL = FIXTURES / "caer_b.safetensors"
-CLI = pathlib.Path(os.environ.get("PYTHONPATH", str(REPO / "build" / "python")).split(os.pathsep)[0]).parent / "bin" / "clipcaer"
-
-
-def run(*args):
-    return subprocess.run([str(CLI), *map(str, args)], capture_output=True, text=True)
 
 
 def ffmpeg(*args):

@@ -91,13 +91,16 @@ inline double stream_rotation(const AVStream* st) {
   return theta;
 }
 
-// `src` turned `quarter_turns` x 90 degrees clockwise.
-inline Image rotate_clockwise(const Image& src, int quarter_turns) {
-  const std::size_t w = src.width(), h = src.height();
+// A copy of `s` turned `quarter_turns` x 90 degrees clockwise (0: as is).
+inline Image rotated_clockwise(const ImageView& s, int quarter_turns) {
+  const std::size_t w = s.width, h = s.height;
   const bool swap = quarter_turns % 2 != 0;
   Image out(swap ? h : w, swap ? w : h);
-  const ImageView s = src.view();
   const MutableImageView d = out.mutable_view();
+  if (quarter_turns == 0) {
+    for (std::size_t y = 0; y < h; ++y) std::memcpy(d.row(y), s.row(y), 3 * w);
+    return out;
+  }
   for (std::size_t y = 0; y < h; ++y) {
     const std::uint8_t* row = s.row(y);
     for (std::size_t x = 0; x < w; ++x) {
@@ -172,8 +175,6 @@ class VideoReader {
     if (!packet_ || !frame_) throw std::bad_alloc();
   }
 
-  const std::string& path() const noexcept { return path_; }
-  std::string codec_name() const { return codec_->codec ? codec_->codec->name : "?"; }
   // Clockwise quarter turns applied to each frame (display-matrix rotation).
   int quarter_turns() const noexcept { return quarter_turns_; }
 
@@ -289,10 +290,7 @@ class VideoReader {
     const int rows = sws_scale(sws_.get(), f.data, f.linesize, 0, f.height, dst, dst_stride);
     if (rows != f.height)
       throw_error(ErrorCode::format, "video '", path_, "': converting frame ", index, " to RGB failed");
-    Image rgb(w, h);
-    const MutableImageView out = rgb.mutable_view();
-    for (std::size_t y = 0; y < h; ++y) std::memcpy(out.row(y), scratch_.data() + y * stride, 3 * w);
-    return quarter_turns_ ? detail::rotate_clockwise(rgb, quarter_turns_) : rgb;
+    return detail::rotated_clockwise(ImageView{scratch_.data(), w, h, stride}, quarter_turns_);
   }
 
   std::string path_;
