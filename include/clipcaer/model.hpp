@@ -211,11 +211,44 @@ class Model {
     // changes results).
     encode_in_passes(ctx, b.faces, N * T, f.face_image.data(), *ws);
     encode_in_passes(ctx, b.frames, N * T, f.context_image.data(), *ws);
-    face_temporal_.forward(ctx, f.face_image.data(), N, T, f.face_video.data(), *ws);
-    context_temporal_.forward(ctx, f.context_image.data(), N, T, f.context_video.data(), *ws);
-    head_.fuse(ctx, f.face_video.data(), f.context_video.data(), N, f.video.data(), *ws);
-    head_.logits(*kernels_, f.video.data(), N, head.features(), f.logits.data());
+    after_image_tower(ctx, f, N, T, head, *ws);
     return f;
+  }
+
+  // The model after the image tower, for callers that encode images
+  // themselves (to reuse the features of frames that several clips share):
+  // face_image and context_image are (T, E), encode_images of a clip's T face
+  // crops and T context frames in clip order. The same prediction as
+  // classify_clip on those images, bit for bit (the tower encodes each image
+  // on its own).
+  Prediction classify_encoded(const Tensor& face_image, const Tensor& context_image) const {
+    return classify_encoded(face_image, context_image, learned_head());
+  }
+  Prediction classify_encoded(const Tensor& face_image, const Tensor& context_image, const TextHead& head) const {
+    require(config_.is_clip_caer(), ErrorCode::unsupported, "weights file '", path(),
+            "' is a plain CLIP model: it has no temporal encoders or fusion head to classify clips");
+    check_head(head);
+    const std::size_t E = embed_dim();
+    require(face_image.ndim() == 2 && face_image.dim(1) == E, ErrorCode::invalid_argument,
+            "face features must have shape (T, ", E, "), got ", shape_to_string(face_image.shape()));
+    require(context_image.shape() == face_image.shape(), ErrorCode::invalid_argument, "context features ",
+            shape_to_string(context_image.shape()), " and face features ", shape_to_string(face_image.shape()),
+            " differ in shape");
+    const std::size_t T = face_image.dim(0);
+    require(T >= 1 && T <= num_frames(), ErrorCode::invalid_argument, "a clip has ", T,
+            " frames but this model takes 1 to ", num_frames());
+    require(kernels_->all_finite(face_image.data(), T * E), ErrorCode::invalid_argument,
+            "face features contain NaN or infinite values");
+    require(kernels_->all_finite(context_image.data(), T * E), ErrorCode::invalid_argument,
+            "context features contain NaN or infinite values");
+    const std::size_t C = head.num_classes();
+    ClipFeatures f{Tensor({1, T, E}), Tensor({1, T, E}), Tensor({1, E}), Tensor({1, E}), Tensor({1, E}),
+                   Tensor({1, C})};
+    std::copy(face_image.begin(), face_image.end(), f.face_image.begin());
+    std::copy(context_image.begin(), context_image.end(), f.context_image.begin());
+    WorkspaceLease ws(*workspaces_);
+    after_image_tower(context(), f, 1, T, head, *ws);
+    return predictions(f.logits, head).front();
   }
 
   // (N, 3, S, S) images in [0, 1] -> (N, E) image-tower features (not
@@ -367,6 +400,15 @@ class Model {
   };
 
   ops::Context context() const { return {*kernels_, *pool_}; }
+
+  // Temporal encoders, fusion and logits over f.face_image / f.context_image.
+  void after_image_tower(const ops::Context& ctx, ClipFeatures& f, std::size_t N, std::size_t T,
+                         const TextHead& head, nn::Workspace& ws) const {
+    face_temporal_.forward(ctx, f.face_image.data(), N, T, f.face_video.data(), ws);
+    context_temporal_.forward(ctx, f.context_image.data(), N, T, f.context_video.data(), ws);
+    head_.fuse(ctx, f.face_video.data(), f.context_video.data(), N, f.video.data(), ws);
+    head_.logits(*kernels_, f.video.data(), N, head.features(), f.logits.data());
+  }
 
   static constexpr std::size_t kTextsPerPass = 64;
   static constexpr std::size_t kMaxCachedHeads = 64;  // then the oldest key goes

@@ -47,48 +47,77 @@ inline std::string video_decoder() {
 // A frame's name in a video, the key of its face box: its index in decimal.
 inline std::string video_frame_name(std::size_t index) { return std::to_string(index); }
 
-struct VideoFrames {
-  std::size_t num_frames = 0;           // frames in the video
-  std::map<std::size_t, Image> frames;  // the chosen ones, by index
+struct VideoInfo {
+  std::size_t num_frames = 0;  // frames in the video
+  double frame_rate = 0;       // frames per second the file states; 0 when unknown
 };
 
-// Reads video `path` and keeps the frames `choose(num_frames)` returns
-// (indices < num_frames), decoding on `threads` threads (0: one per core).
+// Reads video `path` once, calling choose(info) for the frame indices wanted
+// (each < info.num_frames) and take(i, Image&&) for each of them in
+// increasing order, decoding on `threads` threads (0: one per core).
 // The frame count comes from demuxing first (one packet per frame for every
 // common codec); if decoding then yields a different count (damaged packets
-// dropped, codecs that pack frames), the frames are chosen again from the
-// true count and decoded once more.
-template <class Choose>
-VideoFrames read_video_frames(const std::string& path, Choose&& choose, std::size_t threads = 0) {
+// dropped, codecs that pack frames), choose is called again with the true
+// count and the video decoded once more: choose starts a pass, so a caller
+// that keeps state resets it there. Returns the true count.
+template <class Choose, class Take>
+VideoInfo visit_video_frames(const std::string& path, Choose&& choose, Take&& take, std::size_t threads = 0) {
 #ifdef CLIPCAER_HAVE_FFMPEG
   auto check_count = [&](std::size_t n, const char* how) {
     require(n > 0, ErrorCode::format, "video '", path, "' has no ", how, " frames");
     require(n <= kMaxVideoFrames, ErrorCode::invalid_argument, "video '", path, "' has ", n,
             " frames, more than the limit of ", kMaxVideoFrames);
   };
-  std::size_t expected = VideoReader(path, 1).count_packets();
-  check_count(expected, "video");
+  VideoInfo info;
+  {
+    VideoReader counter(path, 1);
+    info.num_frames = counter.count_packets();
+    info.frame_rate = counter.frame_rate();
+  }
+  check_count(info.num_frames, "video");
   for (int attempt = 0;; ++attempt) {
-    const std::vector<std::size_t> wanted = choose(expected);
+    const std::vector<std::size_t> wanted = choose(static_cast<const VideoInfo&>(info));
     const std::set<std::size_t> want(wanted.begin(), wanted.end());
-    VideoFrames out;
     VideoReader reader(path, threads);
-    out.num_frames = reader.decode([&](std::size_t i) { return want.count(i) != 0; },
-                                   [&](std::size_t i, Image&& im) { out.frames[i] = std::move(im); });
-    check_count(out.num_frames, "decodable");
-    if (out.num_frames == expected) return out;
-    require(attempt == 0, ErrorCode::format, "video '", path, "' decoded to ", expected, " frames on one pass and ",
-            out.num_frames, " on the next");
-    expected = out.num_frames;
+    const std::size_t decoded =
+        reader.decode([&](std::size_t i) { return want.count(i) != 0; }, [&](std::size_t i, Image&& im) {
+          take(i, std::move(im));
+        });
+    check_count(decoded, "decodable");
+    if (decoded == info.num_frames) return info;
+    require(attempt == 0, ErrorCode::format, "video '", path, "' decoded to ", info.num_frames,
+            " frames on one pass and ", decoded, " on the next");
+    info.num_frames = decoded;
   }
 #else
   (void)choose;
+  (void)take;
   (void)threads;
   throw_error(ErrorCode::unsupported, "'", path,
               "' is a file: reading video files needs clipcaer built with FFmpeg (CMake option CLIPCAER_VIDEO=ON; "
               "Debian: apt-get install libavformat-dev libavcodec-dev libswscale-dev); a folder of its frames "
               "works in any build");
 #endif
+}
+
+struct VideoFrames {
+  std::size_t num_frames = 0;           // frames in the video
+  std::map<std::size_t, Image> frames;  // the chosen ones, by index
+};
+
+// The frames choose(num_frames) returns, kept in memory (visit_video_frames).
+template <class Choose>
+VideoFrames read_video_frames(const std::string& path, Choose&& choose, std::size_t threads = 0) {
+  VideoFrames out;
+  out.num_frames = visit_video_frames(
+                       path,
+                       [&](const VideoInfo& info) {
+                         out.frames.clear();
+                         return choose(info.num_frames);
+                       },
+                       [&](std::size_t i, Image&& im) { out.frames[i] = std::move(im); }, threads)
+                       .num_frames;
+  return out;
 }
 
 }  // namespace clipcaer::io

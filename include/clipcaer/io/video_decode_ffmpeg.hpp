@@ -167,6 +167,8 @@ class VideoReader {
       throw_error(err == AVERROR_INVALIDDATA ? ErrorCode::format : ErrorCode::unsupported, "video '", path,
                   "': cannot open its ", codec->name,
                   " decoder: ", detail::av_error_text(err));
+    const AVRational rate = av_guess_frame_rate(fmt, const_cast<AVStream*>(st), nullptr);
+    if (rate.num > 0 && rate.den > 0) frame_rate_ = av_q2d(rate);
     const double theta = detail::stream_rotation(st);
     for (int q = 0; q < 4; ++q)
       if (std::fabs(theta - 90.0 * q) < 1.0) quarter_turns_ = q;
@@ -177,6 +179,9 @@ class VideoReader {
 
   // Clockwise quarter turns applied to each frame (display-matrix rotation).
   int quarter_turns() const noexcept { return quarter_turns_; }
+  // Frames per second as the container or codec states it (FFmpeg's guess,
+  // as the ffmpeg command shows it); 0 when unknown.
+  double frame_rate() const noexcept { return frame_rate_; }
 
   // Packets of the video stream, by demuxing the whole file (no decoding):
   // the frame count for every common codec, cheaply. Leaves the reader at
@@ -302,6 +307,7 @@ class VideoReader {
   std::vector<std::uint8_t> scratch_;
   int stream_ = -1;
   int quarter_turns_ = 0;
+  double frame_rate_ = 0;
 };
 
 }  // namespace clipcaer::io

@@ -50,6 +50,22 @@ inline void check_clip_args(std::size_t num_segments, std::size_t size) {
           num_segments, " frames of ", size, "x", size, " is too large");
 }
 
+// One frame's two model inputs, each (3, S, S) floats: its face crop (the
+// box, or the whole frame when null) and its context frame. Errors are
+// prefixed with `label` ("frame 'x.jpg' of 'clip/'").
+inline void frame_tensors(const ImageView& view, const Box* face_box, const Box* body_box, std::size_t size,
+                          float* face_out, float* context_out, const std::string& label) {
+  Image scratch(size, size);
+  try {
+    preprocess::face_stream_image(view, face_box, scratch.mutable_view());
+    preprocess::to_chw_float(scratch.view(), face_out);
+    preprocess::context_stream_image(view, body_box, scratch.mutable_view());
+    preprocess::to_chw_float(scratch.view(), context_out);
+  } catch (const Error& e) {
+    throw Error(e.code(), label + ": " + e.what());
+  }
+}
+
 // frame(i) -> ImageView (or an object with .view()) of frame i; `names[i]` its file name.
 template <class FrameSource>
 Clip build_clip(std::size_t num_frames, const std::vector<std::string>& names, FrameSource&& frame,
@@ -81,19 +97,11 @@ Clip build_clip(std::size_t num_frames, const std::vector<std::string>& names, F
   auto work = [&](std::size_t u) {
     const std::size_t f = unique[u];
     const auto& source = frame(f);
-    const ImageView view = source.view();
-    Image scratch(size, size);
     std::size_t first_seg = 0;
     while (clip.indices[first_seg] != f) ++first_seg;
     const std::string label = names.empty() ? "frame " + std::to_string(f) : "frame '" + names[f] + "'";
-    try {
-      preprocess::face_stream_image(view, face_box[f], scratch.mutable_view());
-      preprocess::to_chw_float(scratch.view(), clip.faces.data() + first_seg * per_image);
-      preprocess::context_stream_image(view, body, scratch.mutable_view());
-      preprocess::to_chw_float(scratch.view(), clip.frames.data() + first_seg * per_image);
-    } catch (const Error& e) {
-      throw Error(e.code(), label + where + ": " + e.what());
-    }
+    frame_tensors(source.view(), face_box[f], body, size, clip.faces.data() + first_seg * per_image,
+                  clip.frames.data() + first_seg * per_image, label + where);
     for (std::size_t s = first_seg + 1; s < num_segments; ++s) {
       if (clip.indices[s] != f) continue;
       std::memcpy(clip.faces.data() + s * per_image, clip.faces.data() + first_seg * per_image,
