@@ -1,0 +1,213 @@
+// A long video (a recorded lesson) as a timeline: the model's answer for
+// each window of a few seconds, sliding along the video.
+//
+// Each window is a clip of its own: its T frames are chosen from the
+// window's frames as the official loader chooses them from a clip, and its
+// prediction is exactly classify_clip's on those frames (bit for bit, tested).
+// The video is decoded once, keeping in memory only the frames of the windows
+// not yet classified; a frame that several overlapping windows choose goes
+// through the image tower once (with a stride of half the window and T = 16,
+// half of each window's frames are its predecessor's).
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "clipcaer/core/error.hpp"
+#include "clipcaer/core/tensor.hpp"
+#include "clipcaer/io/boxes.hpp"
+#include "clipcaer/io/video.hpp"
+#include "clipcaer/model.hpp"
+#include "clipcaer/preprocess/clip.hpp"
+#include "clipcaer/preprocess/frame_sampling.hpp"
+#include "clipcaer/preprocess/windows.hpp"
+
+namespace clipcaer {
+
+struct TimelineOptions {
+  double window_seconds = 4.0;    // each window's length
+  double stride_seconds = 2.0;    // from one window's start to the next
+  std::size_t window_frames = 0;  // when nonzero: the length in frames (window_seconds ignored)
+  std::size_t stride_frames = 0;  // when nonzero: the stride in frames (stride_seconds ignored)
+  const TextHead* head = nullptr; // the classes to score (a head of this model); null: the learned prompts
+};
+
+struct TimelineWindow {
+  std::size_t first_frame = 0;      // the window is frames [first_frame, end_frame)
+  std::size_t end_frame = 0;
+  double start_seconds = 0;         // first_frame / frame rate (0 when the rate is unknown)
+  double end_seconds = 0;           // end_frame / frame rate
+  std::vector<std::size_t> frames;  // the T frames the model saw, as video frame indices
+  std::size_t face_boxes_used = 0;  // of those, how many had a face box (others: whole frame)
+  Prediction prediction;
+};
+
+struct Timeline {
+  std::size_t num_frames = 0;     // frames in the video
+  double frame_rate = 0;          // frames per second the file states; 0 when unknown
+  std::size_t window_frames = 0;  // window length and stride used, in frames
+  std::size_t stride_frames = 0;
+  std::size_t images_encoded = 0;  // images through the image tower (2 per distinct frame chosen)
+  std::vector<TimelineWindow> windows;
+};
+
+struct NoTimelineProgress {
+  void operator()(std::size_t /*done*/, std::size_t /*total*/) const noexcept {}
+};
+
+namespace detail {
+
+// One decoding pass of classify_video_timeline; see there.
+class TimelinePass {
+ public:
+  TimelinePass(const Model& model, const std::string& video, const ClipBoxes& boxes, const TimelineOptions& options)
+      : model_(model), video_(video), boxes_(boxes), options_(options) {}
+
+  // Plans the windows for `info` and forgets any earlier pass. Returns the frames to decode.
+  std::vector<std::size_t> start(const io::VideoInfo& info) {
+    timeline_ = Timeline{};
+    timeline_.num_frames = info.num_frames;
+    timeline_.frame_rate = info.frame_rate;
+    timeline_.window_frames = options_.window_frames
+                                  ? options_.window_frames
+                                  : preprocess::seconds_to_frames(options_.window_seconds, info.frame_rate, "window");
+    timeline_.stride_frames = options_.stride_frames
+                                  ? options_.stride_frames
+                                  : preprocess::seconds_to_frames(options_.stride_seconds, info.frame_rate, "stride");
+    const auto plan = preprocess::plan_windows(info.num_frames, timeline_.window_frames, timeline_.stride_frames);
+    const std::size_t T = model_.num_frames();
+    last_use_.clear();
+    timeline_.windows.resize(plan.size());
+    for (std::size_t k = 0; k < plan.size(); ++k) {
+      TimelineWindow& w = timeline_.windows[k];
+      w.first_frame = plan[k].first;
+      w.end_frame = plan[k].end;
+      if (info.frame_rate > 0) {
+        w.start_seconds = static_cast<double>(w.first_frame) / info.frame_rate;
+        w.end_seconds = static_cast<double>(w.end_frame) / info.frame_rate;
+      }
+      w.frames = preprocess::sample_frame_indices(w.end_frame - w.first_frame, T);
+      for (std::size_t& f : w.frames) {
+        f += w.first_frame;
+        last_use_[f] = k;  // windows come in order: the last write is the last use
+      }
+    }
+    pending_.clear();
+    pending_faces_.clear();
+    pending_contexts_.clear();
+    features_.clear();
+    next_ = 0;
+    std::vector<std::size_t> wanted;
+    wanted.reserve(last_use_.size());
+    for (const auto& [f, k] : last_use_) wanted.push_back(f);
+    return wanted;
+  }
+
+  // Frame `index` decoded: preprocess it, then classify every window it completes.
+  template <class Progress>
+  void take(std::size_t index, const Image& frame, Progress& progress) {
+    const std::size_t S = model_.image_size(), per_image = 3 * S * S;
+    const auto box = boxes_.faces.find(io::video_frame_name(index));
+    const Box* face_box = box == boxes_.faces.end() ? nullptr : &box->second;
+    pending_.push_back(index);
+    pending_faces_.resize(pending_.size() * per_image);
+    pending_contexts_.resize(pending_.size() * per_image);
+    frame_tensors(frame.view(), face_box, boxes_.body ? &*boxes_.body : nullptr, S,
+                  pending_faces_.data() + (pending_.size() - 1) * per_image,
+                  pending_contexts_.data() + (pending_.size() - 1) * per_image,
+                  "frame " + std::to_string(index) + " of '" + video_ + "'");
+    auto& windows = timeline_.windows;
+    while (next_ < windows.size() && windows[next_].frames.back() <= index) {
+      classify_window(windows[next_]);
+      for (auto it = features_.begin(); it != features_.end();)  // frames no later window needs
+        it = last_use_.at(it->first) <= next_ ? features_.erase(it) : std::next(it);
+      ++next_;
+      progress(next_, windows.size());
+    }
+  }
+
+  Timeline finish() {
+    require(next_ == timeline_.windows.size(), ErrorCode::internal, "video '", video_, "': ", next_, " of ",
+            timeline_.windows.size(), " windows classified");
+    return std::move(timeline_);
+  }
+
+ private:
+  // The image-tower features of frames decoded since the last window, both
+  // streams in one pass (more rows per GEMM than two).
+  void encode_pending() {
+    if (pending_.empty()) return;
+    const std::size_t n = pending_.size(), S = model_.image_size(), per_image = 3 * S * S, E = model_.embed_dim();
+    Tensor images({2 * n, 3, S, S});
+    std::memcpy(images.data(), pending_faces_.data(), n * per_image * sizeof(float));
+    std::memcpy(images.data() + n * per_image, pending_contexts_.data(), n * per_image * sizeof(float));
+    const Tensor encoded = model_.encode_images(images);
+    for (std::size_t i = 0; i < n; ++i) {
+      auto& [face, context] = features_[pending_[i]];
+      face.assign(encoded.row(i), encoded.row(i) + E);
+      context.assign(encoded.row(n + i), encoded.row(n + i) + E);
+    }
+    timeline_.images_encoded += 2 * n;
+    pending_.clear();
+    pending_faces_.clear();
+    pending_contexts_.clear();
+  }
+
+  void classify_window(TimelineWindow& w) {
+    encode_pending();
+    const std::size_t T = w.frames.size(), E = model_.embed_dim();
+    Tensor faces({T, E}), contexts({T, E});
+    for (std::size_t t = 0; t < T; ++t) {
+      const auto& [face, context] = features_.at(w.frames[t]);
+      std::copy(face.begin(), face.end(), faces.row(t));
+      std::copy(context.begin(), context.end(), contexts.row(t));
+      w.face_boxes_used += boxes_.faces.count(io::video_frame_name(w.frames[t]));
+    }
+    w.prediction = options_.head ? model_.classify_encoded(faces, contexts, *options_.head)
+                                 : model_.classify_encoded(faces, contexts);
+  }
+
+  const Model& model_;
+  const std::string& video_;
+  const ClipBoxes& boxes_;
+  const TimelineOptions& options_;
+  Timeline timeline_;
+  std::map<std::size_t, std::size_t> last_use_;  // chosen frame -> last window that uses it
+  std::vector<std::size_t> pending_;             // decoded, not yet encoded
+  std::vector<float> pending_faces_, pending_contexts_;
+  std::map<std::size_t, std::pair<std::vector<float>, std::vector<float>>> features_;  // frame -> face, context
+  std::size_t next_ = 0;  // first window not yet classified
+};
+
+}  // namespace detail
+
+// The timeline of video `video_path`: windows of options.window_seconds every
+// options.stride_seconds (or in frames), each classified as a clip (see the
+// top of this file). Face boxes are keyed by video frame index ("0", "17"),
+// as for load_video_clip; the body box applies to every frame. progress(done,
+// total) is called after each window (it starts over in the rare case a
+// video must be decoded twice, see io::visit_video_frames). The decoder runs
+// on the model's thread count.
+template <class Progress = NoTimelineProgress>
+Timeline classify_video_timeline(const Model& model, const std::string& video_path, const ClipBoxes& boxes = {},
+                                 const TimelineOptions& options = {}, Progress&& progress = {}) {
+  require(model.config().is_clip_caer(), ErrorCode::unsupported, "weights file '", model.path(),
+          "' is a plain CLIP model: it has no temporal encoders or fusion head to classify clips");
+  std::error_code ec;
+  require(!std::filesystem::is_directory(video_path, ec), ErrorCode::invalid_argument, "'", video_path,
+          "' is a folder: a timeline needs a video file (classify a folder of frames as one clip)");
+  detail::TimelinePass pass(model, video_path, boxes, options);
+  io::visit_video_frames(
+      video_path, [&](const io::VideoInfo& info) { return pass.start(info); },
+      [&](std::size_t i, Image&& frame) { pass.take(i, frame, progress); }, model.threads());
+  return pass.finish();
+}
+
+}  // namespace clipcaer
