@@ -53,6 +53,7 @@ const char* const kUsage =
     "\n"
     "commands:\n"
     "  classify  --model M.safetensors CLIP...       classify clips: frame folders or videos\n"
+    "  timeline  --model M.safetensors VIDEO...      classify a long video window by window\n"
     "  eval      --model M --list test.txt           WAR, UAR, confusion matrix on a labelled list\n"
     "  info      M.safetensors                       config, classes, size of a model\n"
     "\n"
@@ -83,6 +84,7 @@ int main(int argc, char** argv) {
     const char* help;
   };
   const Command commands[] = {{"classify", run_classify, kClassifyHelp},
+                              {"timeline", run_timeline, kTimelineHelp},
                               {"eval", run_eval, kEvalHelp},
                               {"info", run_info, kInfoHelp}};
   for (const Command& c : commands) {
