@@ -1,6 +1,6 @@
 """Type stubs for the C++ extension (see docs/api-python.md, docs/text.md)."""
 from os import PathLike
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -42,6 +42,25 @@ class BatchPrediction:
     probs: npt.NDArray[np.float32]
     indices: npt.NDArray[np.int64]
     labels: List[str]
+
+class Timeline:
+    """A video classified window by window (Model.timeline); one row per window."""
+    num_frames: int
+    frame_rate: float
+    window_frames: int
+    stride_frames: int
+    images_encoded: int
+    first_frames: npt.NDArray[np.int64]
+    end_frames: npt.NDArray[np.int64]
+    starts: npt.NDArray[np.float64]
+    ends: npt.NDArray[np.float64]
+    frames: npt.NDArray[np.int64]
+    face_boxes_used: npt.NDArray[np.int64]
+    logits: npt.NDArray[np.float32]
+    probs: npt.NDArray[np.float32]
+    indices: npt.NDArray[np.int64]
+    labels: List[str]
+    def __len__(self) -> int: ...
 
 class TextHead:
     """Class names and their (C, E) L2-normalised text features."""
@@ -93,6 +112,10 @@ class Model:
                        head: Optional[TextHead] = None) -> BatchPrediction: ...
     def classify_folder(self, frames_dir: StrPath, face_boxes: Union[None, StrPath, Dict[str, Box]] = None,
                         body_box: Union[None, StrPath, Box] = None, **kwargs: Any) -> Prediction: ...
+    def timeline(self, video: StrPath, window: float = 4.0, stride: float = 2.0,
+                 face_boxes: Union[None, StrPath, Dict[str, Box]] = None, body_box: Union[None, StrPath, Box] = None,
+                 *, window_frames: int = 0, stride_frames: int = 0, head: Optional[TextHead] = None,
+                 progress: Optional[Callable[[int, int], Any]] = None) -> Timeline: ...
     def features(self, faces: FloatArray, frames: FloatArray,
                  head: Optional[TextHead] = None) -> Dict[str, npt.NDArray[np.float32]]: ...
     def encode_images(self, images: FloatArray) -> npt.NDArray[np.float32]: ...

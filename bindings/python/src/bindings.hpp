@@ -3,6 +3,10 @@
 
 #include <pybind11/pybind11.h>
 
+#include <string>
+
+#include "clipcaer/io/boxes.hpp"
+
 namespace clipcaer {
 class Model;
 }
@@ -15,7 +19,13 @@ void register_errors(py::module_& m);
 void register_model(py::module_& m);
 void register_preprocess(py::module_& m);
 void register_tokenizer(py::module_& m);
+void register_timeline(py::module_& m);
 void register_text(py::module_& m);
-void add_text_methods(py::class_<Model>& cls);  // text.cpp: Model's text methods
+void add_text_methods(py::class_<Model>& cls);      // text.cpp: Model's text methods
+void add_timeline_method(py::class_<Model>& cls);   // timeline.cpp: Model.timeline
+
+// preprocess.cpp: a clip's boxes from None / a dict or list / a path of the
+// official JSON file (looked up by clip_dir).
+ClipBoxes boxes_from_py(const std::string& clip_dir, const py::object& face_boxes, const py::object& body_box);
 
 }  // namespace clipcaer::python

@@ -238,6 +238,7 @@ void register_model(py::module_& m) {
           },
           py::arg("images"), py::arg("head"), "Zero-shot for (N, 3, S, S) images: a BatchPrediction.");
   add_text_methods(cls);
+  add_timeline_method(cls);
 }
 
 }  // namespace clipcaer::python

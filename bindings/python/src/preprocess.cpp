@@ -84,30 +84,6 @@ bool is_path(const py::handle& obj) {
 
 std::string path_str(const py::handle& obj) { return py::str(py::module_::import("os").attr("fspath")(obj)); }
 
-ClipBoxes boxes_from_py(const std::string& clip_dir, const py::object& face_boxes, const py::object& body_box) {
-  ClipBoxes boxes;
-  if (!face_boxes.is_none()) {
-    if (is_path(face_boxes)) {
-      boxes.faces = io::read_face_boxes(path_str(face_boxes), clip_dir);
-    } else if (py::isinstance<py::dict>(face_boxes)) {
-      for (auto item : face_boxes.cast<py::dict>()) {
-        const std::string name = py::str(item.first);
-        if (item.second.is_none()) continue;
-        boxes.faces.emplace(name, box_from_py(item.second, "face box of frame '" + name + "'"));
-      }
-    } else {
-      throw Error(ErrorCode::invalid_argument,
-                  "face_boxes must be None, a dict {frame_file: [l, u, r, b]} or a path to the official JSON file");
-    }
-  }
-  if (!body_box.is_none()) {
-    if (is_path(body_box))
-      boxes.body = io::read_body_box(path_str(body_box), clip_dir);
-    else
-      boxes.body = box_from_py(body_box, "body box");
-  }
-  return boxes;
-}
 
 // One pool for the process, made on first use (call with the GIL held). After
 // a fork (e.g. a PyTorch DataLoader worker) the child has the pool object but
@@ -139,6 +115,31 @@ py::tuple clip_to_py(Clip&& clip) {
 }
 
 }  // namespace
+
+ClipBoxes boxes_from_py(const std::string& clip_dir, const py::object& face_boxes, const py::object& body_box) {
+  ClipBoxes boxes;
+  if (!face_boxes.is_none()) {
+    if (is_path(face_boxes)) {
+      boxes.faces = io::read_face_boxes(path_str(face_boxes), clip_dir);
+    } else if (py::isinstance<py::dict>(face_boxes)) {
+      for (auto item : face_boxes.cast<py::dict>()) {
+        const std::string name = py::str(item.first);
+        if (item.second.is_none()) continue;
+        boxes.faces.emplace(name, box_from_py(item.second, "face box of frame '" + name + "'"));
+      }
+    } else {
+      throw Error(ErrorCode::invalid_argument,
+                  "face_boxes must be None, a dict {frame_file: [l, u, r, b]} or a path to the official JSON file");
+    }
+  }
+  if (!body_box.is_none()) {
+    if (is_path(body_box))
+      boxes.body = io::read_body_box(path_str(body_box), clip_dir);
+    else
+      boxes.body = box_from_py(body_box, "body box");
+  }
+  return boxes;
+}
 
 void register_preprocess(py::module_& m) {
   m.def(
