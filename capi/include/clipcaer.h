@@ -43,7 +43,8 @@ typedef enum clipcaer_status {
   CLIPCAER_ERR_INTERNAL = 6,
   CLIPCAER_ERR_OUT_OF_MEMORY = 7,
   CLIPCAER_ERR_INVALID_HANDLE = 8,   /* NULL, freed or foreign model handle */
-  CLIPCAER_ERR_BUFFER_TOO_SMALL = 9  /* an output capacity below what the call writes */
+  CLIPCAER_ERR_BUFFER_TOO_SMALL = 9, /* an output capacity below what the call writes */
+  CLIPCAER_ERR_CANCELLED = 10        /* a callback asked to stop (clipcaer_classify_video_timeline) */
 } clipcaer_status;
 
 typedef struct clipcaer_model clipcaer_model;
@@ -133,6 +134,57 @@ CLIPCAER_API clipcaer_status clipcaer_classify_folder(const clipcaer_model* mode
                                                       const char* face_boxes_json, const char* body_boxes_json,
                                                       float* logits, float* probs, size_t capacity,
                                                       size_t* top_index);
+
+/* One window of a timeline, as clipcaer_classify_video_timeline hands it to
+ * on_window. The pointers are valid during that call only. */
+typedef struct clipcaer_timeline_window {
+  size_t index;          /* 0 .. num_windows - 1, in order along the video */
+  size_t num_windows;
+  size_t first_frame;    /* the window is video frames [first_frame, end_frame) */
+  size_t end_frame;
+  double start_seconds;  /* first_frame / frame rate; 0 when the video states no rate */
+  double end_seconds;
+  size_t num_video_frames;
+  double frame_rate;     /* frames per second the file states; 0 when unknown */
+  size_t num_classes;
+  const float* logits;   /* num_classes each */
+  const float* probs;
+  size_t top_index;      /* the most likely class */
+  const size_t* frames;  /* the num_frames (T) video frames the model saw */
+  size_t num_frames;
+} clipcaer_timeline_window;
+
+/* Options for clipcaer_classify_video_timeline; fill with clipcaer_timeline_params_init. */
+typedef struct clipcaer_timeline_params {
+  size_t struct_size;    /* sizeof(clipcaer_timeline_params), for forward compatibility */
+  double window_seconds; /* each window's length (default 4) */
+  double stride_seconds; /* from one window's start to the next (default 2) */
+  size_t window_frames;  /* nonzero: the window in frames (window_seconds ignored) */
+  size_t stride_frames;  /* nonzero: the stride in frames (stride_seconds ignored) */
+  /* Each window, in order, once all are classified: return 0 to go on, nonzero
+   * to stop (the call then returns CLIPCAER_ERR_CANCELLED). May be NULL. */
+  int (*on_window)(const clipcaer_timeline_window* window, void* user);
+  /* After each window is classified: done of total; nonzero stops the run
+   * (CLIPCAER_ERR_CANCELLED). May start over from 1 in the rare case a video
+   * must be decoded twice. May be NULL. */
+  int (*on_progress)(size_t done, size_t total, void* user);
+  void* user;            /* passed to both callbacks */
+} clipcaer_timeline_params;
+
+CLIPCAER_API void clipcaer_timeline_params_init(clipcaer_timeline_params* params);
+
+/* A long video (a recorded lesson) classified window by window: windows of
+ * params->window_seconds every params->stride_seconds (or in frames), each
+ * classified as a clip of its own, exactly as clipcaer_classify_folder would
+ * classify those frames; frames that overlapping windows share go through
+ * the image tower once. Face boxes are keyed by frame index ("0", "17");
+ * the body box applies to every frame; box files as for
+ * clipcaer_classify_folder, looked up by video_path. params may be NULL
+ * (defaults; then nothing is reported: pass on_window to get the windows). */
+CLIPCAER_API clipcaer_status clipcaer_classify_video_timeline(const clipcaer_model* model, const char* video_path,
+                                                              const char* face_boxes_json,
+                                                              const char* body_boxes_json,
+                                                              const clipcaer_timeline_params* params);
 
 #ifdef __cplusplus
 }

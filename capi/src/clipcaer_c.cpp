@@ -12,6 +12,7 @@
 #include "clipcaer/io/box_index.hpp"
 #include "clipcaer/model.hpp"
 #include "clipcaer/preprocess/clip.hpp"
+#include "clipcaer/timeline.hpp"
 #include "clipcaer/version.hpp"
 
 struct clipcaer_model {
@@ -161,6 +162,7 @@ const char* clipcaer_status_string(clipcaer_status status) {
     case CLIPCAER_ERR_OUT_OF_MEMORY: return "out of memory";
     case CLIPCAER_ERR_INVALID_HANDLE: return "invalid handle";
     case CLIPCAER_ERR_BUFFER_TOO_SMALL: return "buffer too small";
+    case CLIPCAER_ERR_CANCELLED: return "cancelled";
   }
   return "unknown status";
 }
@@ -312,6 +314,58 @@ clipcaer_status clipcaer_classify_folder(const clipcaer_model* model, const char
     const clipcaer::io::BoxIndex boxes(face_boxes_json ? face_boxes_json : "", body_boxes_json ? body_boxes_json : "");
     clipcaer::Clip clip = clipcaer::load_clip(frames_dir, boxes.lookup({frames_dir}), m.num_frames(), m.image_size());
     write_predictions({m.classify_clip(clip.faces, clip.frames)}, m.num_classes(), logits, probs, top_index);
+    return CLIPCAER_OK;
+  });
+}
+
+void clipcaer_timeline_params_init(clipcaer_timeline_params* params) {
+  if (!params) return;
+  const clipcaer::TimelineOptions defaults;
+  *params = clipcaer_timeline_params{};
+  params->struct_size = sizeof(clipcaer_timeline_params);
+  params->window_seconds = defaults.window_seconds;
+  params->stride_seconds = defaults.stride_seconds;
+}
+
+clipcaer_status clipcaer_classify_video_timeline(const clipcaer_model* model, const char* video_path,
+                                                 const char* face_boxes_json, const char* body_boxes_json,
+                                                 const clipcaer_timeline_params* params) {
+  struct Cancelled {};  // thrown out of the progress callback, caught below
+  return with_model(model, [&](const clipcaer::Model& m) -> clipcaer_status {
+    require_out(video_path, "video_path");
+    clipcaer_timeline_params p;
+    clipcaer_timeline_params_init(&p);
+    if (params) {  // fields added later must be read only when struct_size covers them (as model_params does)
+      if (params->struct_size < sizeof(clipcaer_timeline_params))
+        return fail(CLIPCAER_ERR_INVALID_ARGUMENT, "params->struct_size is " + std::to_string(params->struct_size) +
+                                                       "; call clipcaer_timeline_params_init first");
+      p = *params;
+    }
+    clipcaer::TimelineOptions o;
+    o.window_seconds = p.window_seconds;
+    o.stride_seconds = p.stride_seconds;
+    o.window_frames = p.window_frames;
+    o.stride_frames = p.stride_frames;
+    const clipcaer::io::BoxIndex boxes(face_boxes_json ? face_boxes_json : "", body_boxes_json ? body_boxes_json : "");
+    clipcaer::Timeline t;
+    try {
+      t = clipcaer::classify_video_timeline(m, video_path, boxes.lookup({video_path}), o,
+                                            [&](std::size_t done, std::size_t total) {
+                                              if (p.on_progress && p.on_progress(done, total, p.user) != 0)
+                                                throw Cancelled{};
+                                            });
+    } catch (const Cancelled&) {
+      return fail(CLIPCAER_ERR_CANCELLED, "cancelled by on_progress");
+    }
+    if (!p.on_window) return CLIPCAER_OK;
+    for (std::size_t k = 0; k < t.windows.size(); ++k) {
+      const clipcaer::TimelineWindow& w = t.windows[k];
+      const clipcaer_timeline_window cw{k, t.windows.size(), w.first_frame, w.end_frame, w.start_seconds,
+                                        w.end_seconds, t.num_frames, t.frame_rate, m.num_classes(),
+                                        w.prediction.logits.data(), w.prediction.probs.data(), w.prediction.index,
+                                        w.frames.data(), w.frames.size()};
+      if (p.on_window(&cw, p.user) != 0) return fail(CLIPCAER_ERR_CANCELLED, "cancelled by on_window");
+    }
     return CLIPCAER_OK;
   });
 }

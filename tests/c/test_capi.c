@@ -41,11 +41,90 @@ static void* worker(void* arg) {
   return NULL;
 }
 
+/* What the timeline callbacks saw. */
+typedef struct {
+  size_t windows, progress_calls, stop_at;
+  size_t first[8], end[8], top[8], num_frames[8];
+  float logits[8][64];
+} timeline_log;
+
+static int on_window(const clipcaer_timeline_window* w, void* user) {
+  timeline_log* log = (timeline_log*)user;
+  if (w->index != log->windows || w->index >= 8) return 1;
+  log->first[w->index] = w->first_frame;
+  log->end[w->index] = w->end_frame;
+  log->top[w->index] = w->top_index;
+  log->num_frames[w->index] = w->num_frames;
+  memcpy(log->logits[w->index], w->logits, w->num_classes * sizeof(float));
+  ++log->windows;
+  return log->stop_at != 0 && log->windows == log->stop_at;
+}
+
+static int on_progress(size_t done, size_t total, void* user) {
+  timeline_log* log = (timeline_log*)user;
+  (void)total;
+  ++log->progress_calls;
+  return log->stop_at != 0 && done == log->stop_at;
+}
+
 static void* error_in_other_thread(void* arg) {
   size_t n;
   (void)arg;
   clipcaer_model_num_classes(NULL, &n); /* sets this thread's error only */
   return NULL;
+}
+
+/* A video window by window (40 frames at 10 fps), its callbacks and errors. */
+static void test_timeline(clipcaer_model* m, const char* video, const char* folder) {
+  clipcaer_timeline_params tp;
+  timeline_log log;
+  float whole[64];
+  size_t top = 0;
+  memset(&log, 0, sizeof log);
+  clipcaer_timeline_params_init(&tp);
+  CHECK(tp.struct_size == sizeof tp && tp.window_seconds == 4 && tp.stride_seconds == 2 && !tp.on_window);
+  tp.window_frames = 20;
+  tp.stride_frames = 10;
+  tp.on_window = on_window;
+  tp.on_progress = on_progress;
+  tp.user = &log;
+  CHECK(clipcaer_classify_video_timeline(m, video, NULL, NULL, &tp) == CLIPCAER_OK);
+  CHECK(log.windows == 3 && log.progress_calls == 3);
+  CHECK(log.first[0] == 0 && log.first[1] == 10 && log.first[2] == 20 && log.end[2] == 40);
+  CHECK(log.num_frames[0] == T && log.top[1] < C);
+  /* one window of the whole video == the video as one clip, exactly */
+  memset(&log, 0, sizeof log);
+  tp.window_frames = 0;
+  tp.window_seconds = 10;
+  CHECK(clipcaer_classify_video_timeline(m, video, NULL, NULL, &tp) == CLIPCAER_OK);
+  CHECK(clipcaer_classify_folder(m, video, NULL, NULL, whole, NULL, 64, &top) == CLIPCAER_OK);
+  CHECK(log.windows == 1 && log.top[0] == top && memcmp(log.logits[0], whole, C * sizeof(float)) == 0);
+  CHECK(clipcaer_classify_video_timeline(m, video, NULL, NULL, NULL) == CLIPCAER_OK); /* defaults */
+  /* callbacks stop a run */
+  memset(&log, 0, sizeof log);
+  log.stop_at = 1;
+  tp.window_seconds = 2;
+  CHECK(clipcaer_classify_video_timeline(m, video, NULL, NULL, &tp) == CLIPCAER_ERR_CANCELLED);
+  CHECK(error_mentions("cancelled by on_progress") && log.windows == 0 && log.progress_calls == 1);
+  CHECK(strcmp(clipcaer_status_string(CLIPCAER_ERR_CANCELLED), "cancelled") == 0);
+  tp.on_progress = NULL;
+  CHECK(clipcaer_classify_video_timeline(m, video, NULL, NULL, &tp) == CLIPCAER_ERR_CANCELLED);
+  CHECK(error_mentions("cancelled by on_window") && log.windows == 1);
+  /* errors */
+  tp.window_seconds = 0;
+  CHECK(clipcaer_classify_video_timeline(m, video, NULL, NULL, &tp) == CLIPCAER_ERR_INVALID_ARGUMENT);
+  CHECK(error_mentions("window must be a positive number of seconds"));
+  tp.struct_size = 8;
+  CHECK(clipcaer_classify_video_timeline(m, video, NULL, NULL, &tp) == CLIPCAER_ERR_INVALID_ARGUMENT);
+  CHECK(error_mentions("clipcaer_timeline_params_init"));
+  CHECK(clipcaer_classify_video_timeline(m, NULL, NULL, NULL, NULL) == CLIPCAER_ERR_INVALID_ARGUMENT);
+  CHECK(clipcaer_classify_video_timeline(m, folder, NULL, NULL, NULL) == CLIPCAER_ERR_INVALID_ARGUMENT);
+  CHECK(error_mentions("is a folder"));
+  CHECK(clipcaer_classify_video_timeline(m, "/nonexistent/v.mp4", NULL, NULL, NULL) == CLIPCAER_ERR_FILE_NOT_FOUND);
+  CHECK(clipcaer_classify_video_timeline(m, video, "/nonexistent/faces.json", NULL, NULL) ==
+        CLIPCAER_ERR_FILE_NOT_FOUND);
+  CHECK(clipcaer_classify_video_timeline(NULL, video, NULL, NULL, NULL) == CLIPCAER_ERR_INVALID_HANDLE);
+  clipcaer_timeline_params_init(NULL); /* harmless */
 }
 
 int main(int argc, char** argv) {
@@ -213,6 +292,7 @@ int main(int argc, char** argv) {
     CHECK(top < C);
     CHECK(clipcaer_classify_folder(m, model_path, NULL, NULL, logits, NULL, 64, &top) == CLIPCAER_ERR_FORMAT);
     CHECK(error_mentions("cannot open video"));
+    test_timeline(m, argv[3], argv[2]);
   }
 
   /* four threads on one model == serial */
