@@ -1,7 +1,10 @@
 """Runs the code blocks of docs/api-*.md (python, c, cpp) from the repository
 root, so the documentation cannot drift from the code.
 
-usage: run_snippets.py SOURCE_DIR BUILD_DIR PYTHON
+usage: run_snippets.py SOURCE_DIR BUILD_DIR PYTHON [VIDEO]
+
+VIDEO: 1 when the library was built with FFmpeg (CLIPCAER_VIDEO): C++ blocks
+are then compiled with it too, as clipcaer::runtime's users are.
 """
 import os
 import pathlib
@@ -13,8 +16,15 @@ import tempfile
 BLOCK = re.compile(r"^```(python|c|cpp)\n(.*?)^```", re.S | re.M)
 
 
-def main(src, build, python):
+def ffmpeg_flags():
+    r = subprocess.run(["pkg-config", "--cflags", "--libs", "libavformat", "libavcodec", "libswscale", "libavutil"],
+                       check=True, capture_output=True, text=True)
+    return ["-DCLIPCAER_HAVE_FFMPEG", *r.stdout.split()]
+
+
+def main(src, build, python, video="0"):
     src, build = pathlib.Path(src), pathlib.Path(build)
+    video_flags = ffmpeg_flags() if video == "1" else []
     env = dict(os.environ, PYTHONPATH=str(build / "python"), LD_LIBRARY_PATH=str(build / "lib"))
     failures, count = [], 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -36,7 +46,7 @@ def main(src, build, python):
                     source.write_text(code)
                     subprocess.run(["c++", "-std=c++17", "-O1", "-Wall", "-Werror", "-DCLIPCAER_MULTIARCH",
                                     str(source), "-I", str(src / "include"), str(build / "lib/libclipcaer_runtime.a"),
-                                    "-lz", "-pthread", "-o", str(exe)], check=True)
+                                    "-lz", "-pthread", *video_flags, "-o", str(exe)], check=True)
                     cmd = [str(exe)]
                 count += 1
                 r = subprocess.run(cmd, cwd=src, env=env, capture_output=True, text=True)
