@@ -74,6 +74,20 @@ def test_each_window_is_the_official_pipeline_on_its_frames(lesson, tmp_path):
     assert t.images_encoded == 2 * len(set(t.frames.ravel().tolist())) < 2 * t.frames.size
 
 
+def test_classify_encoded_is_classify_clip_after_the_tower(lesson):
+    video, _, _ = lesson
+    m = clipcaer.Model(str(MODEL))
+    faces, frames = clipcaer.load_clip(video, num_segments=m.num_frames, size=m.image_size)
+    enc = m.encode_images(np.concatenate([faces, frames]))
+    T = m.num_frames
+    p = m.classify_encoded(enc[:T], enc[T:])
+    assert np.array_equal(p.logits, m.classify_clip(faces, frames).logits)
+    with pytest.raises(ValueError, match="differ in shape"):
+        m.classify_encoded(enc[:T], enc[:T - 1])
+    with pytest.raises(ValueError, match=r"face features must have shape \(T, "):
+        m.classify_encoded(faces, frames)
+
+
 def test_window_in_frames_and_the_command_line(lesson, tmp_path):
     video, _, _ = lesson
     m = clipcaer.Model(str(MODEL))

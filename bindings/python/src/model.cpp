@@ -193,6 +193,22 @@ void register_model(py::module_& m) {
           "face_video, context_video, video (E,), logits (C,) against head (default: the learned prompts); with a "
           "leading N for (N, T, 3, S, S) input.")
       .def(
+          "classify_encoded",
+          [](const Model& self, const FloatArray& face_image, const FloatArray& context_image, const TextHead* head) {
+            Tensor faces = tensor_of(face_image), contexts = tensor_of(context_image);
+            const TextHead& h = head_or_learned(self, head);
+            Prediction p;
+            {
+              py::gil_scoped_release release;
+              p = self.classify_encoded(faces, contexts, h);
+            }
+            return to_python(p);
+          },
+          py::arg("face_image"), py::arg("context_image"), py::arg("head") = py::none(),
+          "The model after the image tower: (T, E) encode_images features of a clip's face crops and context frames "
+          "-> the Prediction classify_clip gives on those images, bit for bit (reuse the features of frames that "
+          "several clips share).")
+      .def(
           "encode_images",
           [](const Model& self, const FloatArray& images) {
             require(images.ndim() == 4, ErrorCode::invalid_argument, "images must have shape (N, 3, S, S), got ",

@@ -59,7 +59,7 @@ struct VideoInfo {
 // common codec); if decoding then yields a different count (damaged packets
 // dropped, codecs that pack frames), choose is called again with the true
 // count and the video decoded once more: choose starts a pass, so a caller
-// that keeps state resets it there. Returns the true count.
+// that keeps state resets it there. Returns the count decoded and the rate.
 template <class Choose, class Take>
 VideoInfo visit_video_frames(const std::string& path, Choose&& choose, Take&& take, std::size_t threads = 0) {
 #ifdef CLIPCAER_HAVE_FFMPEG
