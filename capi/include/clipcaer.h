@@ -161,6 +161,7 @@ typedef struct clipcaer_timeline_params {
   double stride_seconds; /* from one window's start to the next (default 2) */
   size_t window_frames;  /* nonzero: the window in frames (window_seconds ignored) */
   size_t stride_frames;  /* nonzero: the stride in frames (stride_seconds ignored) */
+  double frame_rate;     /* frames per second; 0 = the one the video file states (a folder states none) */
   /* Each window, in order, once all are classified: return 0 to go on, nonzero
    * to stop (the call then returns CLIPCAER_ERR_CANCELLED). May be NULL. */
   int (*on_window)(const clipcaer_timeline_window* window, void* user);
@@ -173,12 +174,13 @@ typedef struct clipcaer_timeline_params {
 
 CLIPCAER_API void clipcaer_timeline_params_init(clipcaer_timeline_params* params);
 
-/* A long video (a recorded lesson) classified window by window: windows of
+/* A long video (a recorded lesson; a video file, or a folder of its frames
+ * sorted by name) classified window by window: windows of
  * params->window_seconds every params->stride_seconds (or in frames), each
  * classified as a clip of its own, exactly as clipcaer_classify_folder would
  * classify those frames; frames that overlapping windows share go through
- * the image tower once. Face boxes are keyed by frame index ("0", "17");
- * the body box applies to every frame; box files as for
+ * the image tower once. Face boxes are keyed by frame index ("0", "17") in
+ * a file, by file name in a folder; the body box applies to every frame; box files as for
  * clipcaer_classify_folder, looked up by video_path. params may be NULL
  * (defaults; then nothing is reported: pass on_window to get the windows). */
 CLIPCAER_API clipcaer_status clipcaer_classify_video_timeline(const clipcaer_model* model, const char* video_path,

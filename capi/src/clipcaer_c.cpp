@@ -346,6 +346,7 @@ clipcaer_status clipcaer_classify_video_timeline(const clipcaer_model* model, co
     o.stride_seconds = p.stride_seconds;
     o.window_frames = p.window_frames;
     o.stride_frames = p.stride_frames;
+    o.frame_rate = p.frame_rate;
     const clipcaer::io::BoxIndex boxes(face_boxes_json ? face_boxes_json : "", body_boxes_json ? body_boxes_json : "");
     clipcaer::Timeline t;
     try {

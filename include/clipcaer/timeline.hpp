@@ -1,5 +1,6 @@
 // A long video (a recorded lesson) as a timeline: the model's answer for
-// each window of a few seconds, sliding along the video.
+// each window of a few seconds, sliding along the video. The video is a file,
+// or a folder of its frames (sorted by name, as a clip folder).
 //
 // Each window is a clip of its own: its T frames are chosen from the
 // window's frames as the official loader chooses them from a clip, and its
@@ -11,6 +12,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 #include <filesystem>
@@ -23,6 +25,8 @@
 #include "clipcaer/core/error.hpp"
 #include "clipcaer/core/tensor.hpp"
 #include "clipcaer/io/boxes.hpp"
+#include "clipcaer/io/frame_folder.hpp"
+#include "clipcaer/io/image_decode.hpp"
 #include "clipcaer/io/video.hpp"
 #include "clipcaer/model.hpp"
 #include "clipcaer/preprocess/clip.hpp"
@@ -36,6 +40,7 @@ struct TimelineOptions {
   double stride_seconds = 2.0;    // from one window's start to the next
   std::size_t window_frames = 0;  // when nonzero: the length in frames (window_seconds ignored)
   std::size_t stride_frames = 0;  // when nonzero: the stride in frames (stride_seconds ignored)
+  double frame_rate = 0;          // frames per second; 0: the one the video file states (a folder states none)
   const TextHead* head = nullptr; // the classes to score (a head of this model); null: the learned prompts
 };
 
@@ -51,7 +56,7 @@ struct TimelineWindow {
 
 struct Timeline {
   std::size_t num_frames = 0;     // frames in the video
-  double frame_rate = 0;          // frames per second the file states; 0 when unknown
+  double frame_rate = 0;          // frames per second used for times (options, else the file's); 0: unknown
   std::size_t window_frames = 0;  // window length and stride used, in frames
   std::size_t stride_frames = 0;
   std::size_t images_encoded = 0;  // images through the image tower (2 per distinct frame chosen)
@@ -67,20 +72,28 @@ namespace detail {
 // One decoding pass of classify_video_timeline; see there.
 class TimelinePass {
  public:
-  TimelinePass(const Model& model, const std::string& video, const ClipBoxes& boxes, const TimelineOptions& options)
-      : model_(model), video_(video), boxes_(boxes), options_(options) {}
+  // names: the frame files of a folder (face boxes are keyed by them), or
+  // null for a video file (keyed by frame index).
+  TimelinePass(const Model& model, const std::string& video, const std::vector<std::string>* names,
+               const ClipBoxes& boxes, const TimelineOptions& options)
+      : model_(model), video_(video), names_(names), boxes_(boxes), options_(options) {
+    require(std::isfinite(options.frame_rate) && options.frame_rate >= 0, ErrorCode::invalid_argument,
+            "frame_rate must be a positive number of frames per second (or 0: the video's), got ",
+            options.frame_rate);
+  }
 
   // Plans the windows for `info` and forgets any earlier pass. Returns the frames to decode.
   std::vector<std::size_t> start(const io::VideoInfo& info) {
     timeline_ = Timeline{};
+    const double rate = options_.frame_rate > 0 ? options_.frame_rate : info.frame_rate;
     timeline_.num_frames = info.num_frames;
-    timeline_.frame_rate = info.frame_rate;
+    timeline_.frame_rate = rate;
     timeline_.window_frames = options_.window_frames
                                   ? options_.window_frames
-                                  : preprocess::seconds_to_frames(options_.window_seconds, info.frame_rate, "window");
+                                  : preprocess::seconds_to_frames(options_.window_seconds, rate, "window");
     timeline_.stride_frames = options_.stride_frames
                                   ? options_.stride_frames
-                                  : preprocess::seconds_to_frames(options_.stride_seconds, info.frame_rate, "stride");
+                                  : preprocess::seconds_to_frames(options_.stride_seconds, rate, "stride");
     const auto plan = preprocess::plan_windows(info.num_frames, timeline_.window_frames, timeline_.stride_frames);
     const std::size_t T = model_.num_frames();
     last_use_.clear();
@@ -89,9 +102,9 @@ class TimelinePass {
       TimelineWindow& w = timeline_.windows[k];
       w.first_frame = plan[k].first;
       w.end_frame = plan[k].end;
-      if (info.frame_rate > 0) {
-        w.start_seconds = static_cast<double>(w.first_frame) / info.frame_rate;
-        w.end_seconds = static_cast<double>(w.end_frame) / info.frame_rate;
+      if (rate > 0) {
+        w.start_seconds = static_cast<double>(w.first_frame) / rate;
+        w.end_seconds = static_cast<double>(w.end_frame) / rate;
       }
       w.frames = preprocess::sample_frame_indices(w.end_frame - w.first_frame, T);
       for (std::size_t& f : w.frames) {
@@ -114,7 +127,7 @@ class TimelinePass {
   template <class Progress>
   void take(std::size_t index, const Image& frame, Progress& progress) {
     const std::size_t S = model_.image_size(), per_image = 3 * S * S;
-    const auto box = boxes_.faces.find(io::video_frame_name(index));
+    const auto box = boxes_.faces.find(frame_name(index));
     const Box* face_box = box == boxes_.faces.end() ? nullptr : &box->second;
     pending_.push_back(index);
     pending_faces_.resize(pending_.size() * per_image);
@@ -122,7 +135,8 @@ class TimelinePass {
     frame_tensors(frame.view(), face_box, boxes_.body ? &*boxes_.body : nullptr, S,
                   pending_faces_.data() + (pending_.size() - 1) * per_image,
                   pending_contexts_.data() + (pending_.size() - 1) * per_image,
-                  "frame " + std::to_string(index) + " of '" + video_ + "'");
+                  (names_ ? "frame '" + frame_name(index) + "'" : "frame " + frame_name(index)) + " of '" + video_ +
+                      "'");
     auto& windows = timeline_.windows;
     while (next_ < windows.size() && windows[next_].frames.back() <= index) {
       classify_window(windows[next_]);
@@ -140,6 +154,11 @@ class TimelinePass {
   }
 
  private:
+  // A frame's face-box key: its file name in a folder, its index in a video.
+  std::string frame_name(std::size_t index) const {
+    return names_ ? (*names_)[index] : io::video_frame_name(index);
+  }
+
   // The image-tower features of frames decoded since the last window, both
   // streams in one pass (more rows per GEMM than two).
   void encode_pending() {
@@ -168,7 +187,7 @@ class TimelinePass {
       const auto& [face, context] = features_.at(w.frames[t]);
       std::copy(face.begin(), face.end(), faces.row(t));
       std::copy(context.begin(), context.end(), contexts.row(t));
-      w.face_boxes_used += boxes_.faces.count(io::video_frame_name(w.frames[t]));
+      w.face_boxes_used += boxes_.faces.count(frame_name(w.frames[t]));
     }
     w.prediction = options_.head ? model_.classify_encoded(faces, contexts, *options_.head)
                                  : model_.classify_encoded(faces, contexts);
@@ -176,6 +195,7 @@ class TimelinePass {
 
   const Model& model_;
   const std::string& video_;
+  const std::vector<std::string>* names_;
   const ClipBoxes& boxes_;
   const TimelineOptions& options_;
   Timeline timeline_;
@@ -188,22 +208,30 @@ class TimelinePass {
 
 }  // namespace detail
 
-// The timeline of video `video_path`: windows of options.window_seconds every
-// options.stride_seconds (or in frames), each classified as a clip (see the
-// top of this file). Face boxes are keyed by video frame index ("0", "17"),
-// as for load_video_clip; the body box applies to every frame. progress(done,
-// total) is called after each window (it starts over in the rare case a
-// video must be decoded twice, see io::visit_video_frames). The decoder runs
-// on the model's thread count.
+// The timeline of `video_path`, a video file or a folder of its frames:
+// windows of options.window_seconds every options.stride_seconds (or in
+// frames), each classified as a clip (see the top of this file). Face boxes
+// are keyed by frame index ("0", "17") for a file, as for load_video_clip, by
+// file name for a folder; the body box applies to every frame. A folder
+// states no frame rate: give options.frame_rate, or the window in frames.
+// progress(done, total) is called after each window (it starts over in the
+// rare case a video must be decoded twice, see io::visit_video_frames). The
+// decoder runs on the model's thread count.
 template <class Progress = NoTimelineProgress>
 Timeline classify_video_timeline(const Model& model, const std::string& video_path, const ClipBoxes& boxes = {},
                                  const TimelineOptions& options = {}, Progress&& progress = {}) {
   require(model.config().is_clip_caer(), ErrorCode::unsupported, "weights file '", model.path(),
           "' is a plain CLIP model: it has no temporal encoders or fusion head to classify clips");
   std::error_code ec;
-  require(!std::filesystem::is_directory(video_path, ec), ErrorCode::invalid_argument, "'", video_path,
-          "' is a folder: a timeline needs a video file (classify a folder of frames as one clip)");
-  detail::TimelinePass pass(model, video_path, boxes, options);
+  if (std::filesystem::is_directory(video_path, ec)) {
+    const std::vector<std::string> names = io::list_frame_files(video_path);
+    detail::TimelinePass pass(model, video_path, &names, boxes, options);
+    std::string dir = video_path;
+    if (dir.back() != '/') dir += '/';
+    for (std::size_t i : pass.start({names.size(), 0.0})) pass.take(i, io::read_image(dir + names[i]), progress);
+    return pass.finish();
+  }
+  detail::TimelinePass pass(model, video_path, nullptr, boxes, options);
   io::visit_video_frames(
       video_path, [&](const io::VideoInfo& info) { return pass.start(info); },
       [&](std::size_t i, Image&& frame) { pass.take(i, frame, progress); }, model.threads());

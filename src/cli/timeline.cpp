@@ -18,7 +18,8 @@ namespace clipcaer::cli {
 const char* const kTimelineHelp =
     "usage: clipcaer timeline --model M.safetensors VIDEO... [options]\n"
     "\n"
-    "Classifies a long video (a recorded lesson) window by window: a window of a few\n"
+    "Classifies a long video (a recorded lesson; a video file, or a folder of its frames)\n"
+    "window by window: a window of a few\n"
     "seconds slides along the video, and each is classified as a clip of its own (T of\n"
     "its frames picked as the official test loader picks them). Frames that overlapping\n"
     "windows share go through the image tower once.\n"
@@ -28,7 +29,10 @@ const char* const kTimelineHelp =
     "  --stride SECONDS      from one window's start to the next (default 2)\n"
     "  --window-frames N     window length in frames instead of seconds\n"
     "  --stride-frames N     stride in frames instead of seconds\n"
+    "  --fps RATE            frames per second (a folder of frames needs it for seconds;\n"
+    "                        default for a file: the rate it states)\n"
     "  --face-boxes FILE     official face boxes JSON {video_path: {frame_index: [l,u,r,b]}}\n"
+    "                        (for a folder: {folder: {frame_file: [l,u,r,b]}})\n"
     "  --body-boxes FILE     official body boxes JSON {video_path: [l,u,r,b]} (every frame)\n"
     "  --format FMT          text (default), json or csv\n"
     "  --threads N           worker threads (default: one per core)\n"
@@ -38,7 +42,8 @@ const char* const kTimelineHelp =
 
 namespace {
 
-double parse_seconds(const Args& a, const std::string& name, double fallback) {
+// A positive number (seconds, frames per second); `unit` for the message.
+double parse_positive(const Args& a, const std::string& name, double fallback, const char* unit) {
   const std::string s = a.get(name);
   if (s.empty()) return fallback;
   std::size_t pos = 0;
@@ -49,7 +54,7 @@ double parse_seconds(const Args& a, const std::string& name, double fallback) {
     pos = 0;
   }
   if (pos == 0 || pos != s.size() || !(v > 0) || v > 1e9)
-    throw UsageError("--" + name + " needs a positive number of seconds, got '" + s + "'");
+    throw UsageError("--" + name + " needs a positive number of " + unit + ", got '" + s + "'");
   return v;
 }
 
@@ -100,7 +105,7 @@ nlohmann::json timeline_json(const std::string& video, const Timeline& t, const 
 
 int run_timeline(const std::vector<std::string>& argv) {
   const Args a = parse_args(argv,
-                            {"model", "window", "stride", "window-frames", "stride-frames", "face-boxes", "body-boxes",
+                            {"model", "window", "stride", "window-frames", "stride-frames", "fps", "face-boxes", "body-boxes",
                              "format", "threads", "isa", "dtype", "device"},
                             {});
   if (!a.has("model")) throw UsageError("--model is required");
@@ -109,8 +114,9 @@ int run_timeline(const std::vector<std::string>& argv) {
   if (format != "text" && format != "json" && format != "csv")
     throw UsageError("--format must be text, json or csv, not '" + format + "'");
   TimelineOptions opt;
-  opt.window_seconds = parse_seconds(a, "window", opt.window_seconds);
-  opt.stride_seconds = parse_seconds(a, "stride", opt.stride_seconds);
+  opt.window_seconds = parse_positive(a, "window", opt.window_seconds, "seconds");
+  opt.stride_seconds = parse_positive(a, "stride", opt.stride_seconds, "seconds");
+  opt.frame_rate = parse_positive(a, "fps", 0, "frames per second");
   opt.window_frames = a.get_size("window-frames", 0);
   opt.stride_frames = a.get_size("stride-frames", 0);
   if (a.has("window") && a.has("window-frames")) throw UsageError("give --window or --window-frames, not both");

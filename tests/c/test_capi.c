@@ -119,7 +119,13 @@ static void test_timeline(clipcaer_model* m, const char* video, const char* fold
   CHECK(error_mentions("clipcaer_timeline_params_init"));
   CHECK(clipcaer_classify_video_timeline(m, NULL, NULL, NULL, NULL) == CLIPCAER_ERR_INVALID_ARGUMENT);
   CHECK(clipcaer_classify_video_timeline(m, folder, NULL, NULL, NULL) == CLIPCAER_ERR_INVALID_ARGUMENT);
-  CHECK(error_mentions("is a folder"));
+  CHECK(error_mentions("the frame rate is unknown")); /* a folder of frames states none */
+  clipcaer_timeline_params_init(&tp);
+  tp.frame_rate = 5;
+  CHECK(clipcaer_classify_video_timeline(m, folder, NULL, NULL, &tp) == CLIPCAER_OK);
+  tp.frame_rate = -1;
+  CHECK(clipcaer_classify_video_timeline(m, video, NULL, NULL, &tp) == CLIPCAER_ERR_INVALID_ARGUMENT);
+  CHECK(error_mentions("frame_rate must be a positive"));
   CHECK(clipcaer_classify_video_timeline(m, "/nonexistent/v.mp4", NULL, NULL, NULL) == CLIPCAER_ERR_FILE_NOT_FOUND);
   CHECK(clipcaer_classify_video_timeline(m, video, "/nonexistent/faces.json", NULL, NULL) ==
         CLIPCAER_ERR_FILE_NOT_FOUND);

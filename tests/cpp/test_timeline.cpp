@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <memory>
 #include <string>
@@ -83,7 +84,7 @@ TEST_CASE("windows: bad arguments are named") {
   CHECK(contains(message_of([] { preprocess::seconds_to_frames(std::nan(""), 30, "window"); }), "positive"));
   CHECK(contains(message_of([] { preprocess::seconds_to_frames(1e300, 30, "window"); }), "too long"));
   CHECK(contains(message_of([] { preprocess::seconds_to_frames(2, 0, "window"); }),
-                 "the video states no frame rate: give it in frames"));
+                 "window is in seconds but the frame rate is unknown"));
 }
 
 TEST_CASE("timeline: each window is classify_clip on its frames, exactly") {
@@ -186,6 +187,46 @@ TEST_CASE("timeline: windows in frames, a tail window, a video shorter than a wi
         Spans{{0, 10}, {30, 40}});
 }
 
+TEST_CASE("timeline: a folder of frames is a video too, boxes keyed by file name") {
+  const Fixture fx = caer_fixtures().front();
+  const Model m(fx.weights);
+  TempDir dir("clipcaer_timeline_folder");
+  for (std::size_t i = 0; i < 40; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "%05zu.png", i + 1);
+    write_bytes(dir.file(name), encode_png_rgb(index_frame(i)));
+  }
+  ClipBoxes by_index, by_name;
+  by_index.faces["12"] = by_name.faces["00013.png"] = make_box(10, 8, 40, 30, "face");
+  TimelineOptions opt;
+  opt.window_seconds = 2.0;
+  opt.stride_seconds = 1.0;
+  CHECK(contains(message_of([&] { classify_video_timeline(m, dir.path, by_name, opt); }),
+                 "window is in seconds but the frame rate is unknown"));
+  opt.frame_rate = 10;
+  const Timeline folder = classify_video_timeline(m, dir.path, by_name, opt);
+  const Timeline video = classify_video_timeline(m, video_fixture("index_ffv1.mkv"), by_index, opt);
+  CHECK(folder.frame_rate == 10);
+  CHECK(folder.num_frames == 40);
+  REQUIRE(folder.windows.size() == video.windows.size());
+  for (std::size_t k = 0; k < folder.windows.size(); ++k) {
+    CHECK(folder.windows[k].frames == video.windows[k].frames);
+    CHECK(folder.windows[k].face_boxes_used == video.windows[k].face_boxes_used);
+    CHECK(folder.windows[k].prediction.logits == video.windows[k].prediction.logits);  // lossless: the same pixels
+    CHECK(folder.windows[k].end_seconds == doctest::Approx(video.windows[k].end_seconds));
+  }
+  CHECK(folder.windows[1].face_boxes_used == 1);
+  // The frame rate given overrides the file's.
+  opt.frame_rate = 20;
+  const Timeline fast = classify_video_timeline(m, video_fixture("index_ffv1.mkv"), {}, opt);
+  CHECK(fast.window_frames == 40);
+  CHECK(fast.frame_rate == 20);
+  // A damaged frame file is named.
+  write_bytes(dir.file("00016.png"), "not a png");  // frame 15: chosen (T = 4 of 40: 5, 15, 25, 35)
+  opt.window_frames = 40;
+  CHECK(contains(message_of([&] { classify_video_timeline(m, dir.path, {}, opt); }, ErrorCode::format), "00016.png"));
+}
+
 TEST_CASE("timeline: errors name the problem") {
   const Fixture fx = caer_fixtures().front();
   const Model m(fx.weights);
@@ -199,8 +240,10 @@ TEST_CASE("timeline: errors name the problem") {
   CHECK(contains(message_of([&] { classify_video_timeline(m, video + ".none"); }, ErrorCode::file_not_found),
                  "does not exist"));
   TempDir dir("clipcaer_timeline");
-  CHECK(contains(message_of([&] { classify_video_timeline(m, dir.path); }),
-                 "is a folder: a timeline needs a video file"));
+  CHECK(contains(message_of([&] { classify_video_timeline(m, dir.path); }), "has no JPEG, PNG or BMP files"));
+  bad = {};
+  bad.frame_rate = -1;
+  CHECK(contains(message_of([&] { classify_video_timeline(m, video, {}, bad); }), "frame_rate must be a positive"));
   // A face box outside its frame is named with the frame and the video.
   ClipBoxes boxes;
   boxes.body = make_box(500, 500, 600, 600, "body");

@@ -116,6 +116,23 @@ def test_window_in_frames_and_the_command_line(lesson, tmp_path):
     assert "windows per class:" in r.stdout
 
 
+def test_a_folder_of_frames_is_a_video_too(lesson):
+    video, frames, pngs = lesson
+    m = clipcaer.Model(str(MODEL))
+    faces_by_index = {"7": [30, 10, 120, 100], "31": [20, 12, 110, 90]}
+    faces_by_name = {pngs[int(i)]: b for i, b in faces_by_index.items()}
+    a = m.timeline(video, 2, 1, face_boxes=faces_by_index)
+    b = m.timeline(frames, 2, 1, face_boxes=faces_by_name, frame_rate=10)
+    assert np.array_equal(a.logits, b.logits)  # the PNGs are the video's frames, exactly
+    assert np.array_equal(a.face_boxes_used, b.face_boxes_used) and a.face_boxes_used.sum() > 0
+    np.testing.assert_allclose(a.ends, b.ends)
+    if CLI.exists():
+        r = run("timeline", "--model", MODEL, "--fps", 10, "--window", 2, "--stride", 1, "--format", "json", frames)
+        assert r.returncode == 0, r.stderr
+        plain = m.timeline(frames, 2, 1, frame_rate=10)
+        np.testing.assert_allclose([w["logits"] for w in json.loads(r.stdout)[0]["windows"]], plain.logits, atol=1e-6)
+
+
 def test_timeline_errors(lesson, tmp_path):
     video, frames, _ = lesson
     m = clipcaer.Model(str(MODEL))
@@ -125,8 +142,10 @@ def test_timeline_errors(lesson, tmp_path):
         m.timeline(video, stride=float("nan"))
     with pytest.raises(FileNotFoundError, match="does not exist"):
         m.timeline(tmp_path / "missing.mp4")
-    with pytest.raises(ValueError, match="is a folder: a timeline needs a video file"):
+    with pytest.raises(ValueError, match="the frame rate is unknown"):  # a folder states none
         m.timeline(frames)
+    with pytest.raises(ValueError, match="frame_rate must be a positive"):
+        m.timeline(video, frame_rate=-2)
     with pytest.raises(ValueError, match="lies wholly outside"):
         m.timeline(video, body_box=[500, 500, 600, 600])
 
@@ -142,4 +161,6 @@ def test_timeline_errors(lesson, tmp_path):
         r = run("timeline", "--model", MODEL, *args, video)
         assert r.returncode == 2, (args, r.stderr)
     r = run("timeline", "--model", MODEL, frames)
-    assert r.returncode == 1 and "is a folder" in r.stderr
+    assert r.returncode == 1 and "the frame rate is unknown" in r.stderr
+    r = run("timeline", "--model", MODEL, "--fps", "-3", video)
+    assert r.returncode == 2 and "--fps needs a positive number of frames per second" in r.stderr

@@ -114,7 +114,8 @@ class Model:
                         body_box: Union[None, StrPath, Box] = None, **kwargs: Any) -> Prediction: ...
     def timeline(self, video: StrPath, window: float = 4.0, stride: float = 2.0,
                  face_boxes: Union[None, StrPath, Dict[str, Box]] = None, body_box: Union[None, StrPath, Box] = None,
-                 *, window_frames: int = 0, stride_frames: int = 0, head: Optional[TextHead] = None,
+                 *, window_frames: int = 0, stride_frames: int = 0, frame_rate: float = 0.0,
+                 head: Optional[TextHead] = None,
                  progress: Optional[Callable[[int, int], Any]] = None) -> Timeline: ...
     def features(self, faces: FloatArray, frames: FloatArray,
                  head: Optional[TextHead] = None) -> Dict[str, npt.NDArray[np.float32]]: ...

@@ -91,8 +91,8 @@ void add_timeline_method(py::class_<Model>& cls) {
   cls.def(
       "timeline",
       [](const Model& self, const py::object& video, double window, double stride, const py::object& face_boxes,
-         const py::object& body_box, std::size_t window_frames, std::size_t stride_frames, const TextHead* head,
-         const py::object& progress) {
+         const py::object& body_box, std::size_t window_frames, std::size_t stride_frames, double frame_rate,
+         const TextHead* head, const py::object& progress) {
         const std::string path = py::str(py::module_::import("os").attr("fspath")(video));
         const ClipBoxes boxes = boxes_from_py(path, face_boxes, body_box);
         TimelineOptions o;
@@ -100,6 +100,7 @@ void add_timeline_method(py::class_<Model>& cls) {
         o.stride_seconds = stride;
         o.window_frames = window_frames;
         o.stride_frames = stride_frames;
+        o.frame_rate = frame_rate;
         o.head = head;
         // After each window: the Python callback, and Ctrl-C (signals are
         // only seen with the GIL held; a long video must stay interruptible).
@@ -117,15 +118,19 @@ void add_timeline_method(py::class_<Model>& cls) {
       },
       py::arg("video"), py::arg("window") = 4.0, py::arg("stride") = 2.0, py::arg("face_boxes") = py::none(),
       py::arg("body_box") = py::none(), py::kw_only(), py::arg("window_frames") = 0, py::arg("stride_frames") = 0,
-      py::arg("head") = py::none(), py::arg("progress") = py::none(),
+      py::arg("frame_rate") = 0.0, py::arg("head") = py::none(), py::arg("progress") = py::none(),
       R"doc(Classifies a long video window by window: windows of `window` seconds every
 `stride` seconds (or window_frames / stride_frames frames when given), each
 classified as a clip of its own, exactly as classify_folder would classify
 those frames. The video is decoded once; frames that overlapping windows
 share go through the image tower once.
 
+video: a video file, or a folder of its frames (sorted by name; it states no
+    frame rate: give frame_rate, or the window in frames).
+frame_rate: frames per second (0: the one the file states).
 face_boxes / body_box: as in load_clip (face boxes keyed by frame index,
-"0", "17", ...; the body box applies to every frame).
+"0", "17", ..., for a file, by file name for a folder; the body box applies
+to every frame).
 head: a TextHead of this model (default: the learned prompts).
 progress: called as progress(done, total) after each window.
 Returns a Timeline: one row per window (starts, ends, labels, probs, ...).)doc");

@@ -47,7 +47,8 @@ inline std::size_t seconds_to_frames(double seconds, double frame_rate, const ch
   require(std::isfinite(seconds) && seconds > 0, ErrorCode::invalid_argument, what,
           " must be a positive number of seconds, got ", seconds);
   require(std::isfinite(frame_rate) && frame_rate > 0, ErrorCode::invalid_argument, what,
-          " is in seconds but the video states no frame rate: give it in frames");
+          " is in seconds but the frame rate is unknown (a folder of frames, or a video that states none): "
+          "give the frame rate, or the window and stride in frames");
   const double frames = std::round(seconds * frame_rate);
   require(frames <= 1e12, ErrorCode::invalid_argument, what, " of ", seconds, " s is too long");
   return frames < 1 ? 1 : static_cast<std::size_t>(frames);
