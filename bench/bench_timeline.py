@@ -18,17 +18,13 @@ Both give the same logits (checked). Run from the repository root:
 import argparse
 import os
 import statistics
-import subprocess
 import tempfile
 import time
 
 import numpy as np
 
 import clipcaer
-
-
-def ffmpeg(*args):
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *map(str, args)], check=True)
+from video_source import ffmpeg, make_h264
 
 
 def main():
@@ -43,8 +39,7 @@ def main():
     model = clipcaer.Model(args.model, threads=args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         video = os.path.join(tmp, "lesson.mp4")
-        ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-t", args.seconds, "-c:v", "libx264",
-               "-pix_fmt", "yuv420p", video)
+        make_h264(video, args.seconds, "640x360")
         frames_dir = os.path.join(tmp, "frames")
         os.mkdir(frames_dir)
         ffmpeg("-i", video, "-pix_fmt", "rgb24", os.path.join(frames_dir, "%05d.png"))

@@ -21,15 +21,11 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 
 import clipcaer
-
-
-def ffmpeg(*args):
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *map(str, args)], check=True)
+from video_source import ffmpeg, make_h264
 
 
 def main():
@@ -41,8 +37,7 @@ def main():
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as tmp:
         video = os.path.join(tmp, "v.mp4")
-        ffmpeg("-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-t", args.seconds, "-c:v", "libx264",
-               "-pix_fmt", "yuv420p", video)
+        make_h264(video, args.seconds, "1280x720")
         jpegs = os.path.join(tmp, "jpg")
         os.mkdir(jpegs)
         ffmpeg("-i", video, "-q:v", "2", os.path.join(jpegs, "%05d.jpg"))

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -68,3 +69,25 @@ def run_cli(*args, cwd=None):
                           capture_output=True, text=True, cwd=cwd, timeout=300)
     return proc.returncode, proc.stdout, proc.stderr
 
+
+# The ffmpeg command, for the video tests (None when not installed).
+FFMPEG = shutil.which("ffmpeg")
+
+
+def ffmpeg(*args):
+    subprocess.run([FFMPEG, "-hide_banner", "-loglevel", "error", "-y", *map(str, args)], check=True, timeout=120)
+
+
+def make_video(path, seconds, size, encode, rate=25, extra=()):
+    """A testsrc2 video of `seconds` at `size` ("WxH") and `rate`, encoded with the ffmpeg arguments `encode`."""
+    ffmpeg("-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}", "-t", seconds, *encode, *extra, path)
+    return path
+
+
+def video_test_marks(clipcaer):
+    """pytestmark for tests that need clipcaer's video support and the ffmpeg command."""
+    import pytest
+    return [
+        pytest.mark.skipif(clipcaer.video_decoder() is None, reason="clipcaer built without FFmpeg"),
+        pytest.mark.skipif(FFMPEG is None, reason="the ffmpeg command is not installed (scripts/install-deps.sh --test)"),
+    ]

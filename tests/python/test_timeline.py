@@ -3,37 +3,26 @@ must get exactly what the official loader and the model give on that window's
 frames, extracted with the ffmpeg command into a folder of their own."""
 import json
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
 
 from helpers import CLIPCAER_CLI as CLI
-from helpers import FIXTURES
+from helpers import FIXTURES, ffmpeg, make_video, video_test_marks
 from helpers import run_clipcaer as run
 from official_pipeline import ref_clip
 
 clipcaer = pytest.importorskip("clipcaer")
 
-FFMPEG = shutil.which("ffmpeg")
-pytestmark = [
-    pytest.mark.skipif(clipcaer.video_decoder() is None, reason="clipcaer built without FFmpeg"),
-    pytest.mark.skipif(FFMPEG is None, reason="the ffmpeg command is not installed (scripts/install-deps.sh --test)"),
-]
+pytestmark = video_test_marks(clipcaer)
 MODEL = FIXTURES / "caer_b.safetensors"
-
-
-def ffmpeg(*args):
-    subprocess.run([FFMPEG, "-hide_banner", "-loglevel", "error", "-y", *map(str, args)], check=True, timeout=120)
 
 
 @pytest.fixture(scope="module")
 def lesson(tmp_path_factory):
     """A 4.2 s H.264 video at 10 fps (42 frames) and its frames as PNG files."""
     d = tmp_path_factory.mktemp("lesson")
-    video = d / "lesson.mp4"
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", 4.2, "-c:v", "libx264", "-pix_fmt",
-           "yuv420p", video)
+    video = make_video(d / "lesson.mp4", 4.2, "160x120", ["-c:v", "libx264", "-pix_fmt", "yuv420p"], rate=10)
     (d / "frames").mkdir()
     ffmpeg("-i", video, "-pix_fmt", "rgb24", d / "frames" / "%05d.png")
     pngs = sorted(p.name for p in (d / "frames").iterdir())

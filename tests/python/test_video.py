@@ -4,34 +4,19 @@ its frames give once extracted with `ffmpeg -i video -pix_fmt rgb24 %05d.png`,
 and so what the official loader gives on those frames, for common codecs,
 pixel formats, colour matrices, ranges and display rotations."""
 import json
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
 
 from helpers import CLIPCAER_CLI as CLI
-from helpers import FIXTURES
+from helpers import FIXTURES, ffmpeg, make_video, video_test_marks
 from helpers import run_clipcaer as run
 from official_pipeline import ref_clip, ref_indices
 
 clipcaer = pytest.importorskip("clipcaer")
 
-FFMPEG = shutil.which("ffmpeg")
-pytestmark = [
-    pytest.mark.skipif(clipcaer.video_decoder() is None, reason="clipcaer built without FFmpeg"),
-    pytest.mark.skipif(FFMPEG is None, reason="the ffmpeg command is not installed (scripts/install-deps.sh --test)"),
-]
+pytestmark = video_test_marks(clipcaer)
 MODEL = FIXTURES / "caer_b.safetensors"
-
-
-def ffmpeg(*args):
-    subprocess.run([FFMPEG, "-hide_banner", "-loglevel", "error", "-y", *map(str, args)], check=True, timeout=120)
-
-
-def make_video(path, seconds, size, encode, rate=25, extra=()):
-    ffmpeg("-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}", "-t", seconds, *encode, *extra, path)
-    return path
 
 
 def extract_png(video, folder):
