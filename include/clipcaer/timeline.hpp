@@ -14,7 +14,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
-#include <cstring>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -113,8 +112,7 @@ class TimelinePass {
       }
     }
     pending_.clear();
-    pending_faces_.clear();
-    pending_contexts_.clear();
+    pending_images_.clear();
     features_.clear();
     next_ = 0;
     std::vector<std::size_t> wanted;
@@ -130,11 +128,9 @@ class TimelinePass {
     const auto box = boxes_.faces.find(frame_name(index));
     const Box* face_box = box == boxes_.faces.end() ? nullptr : &box->second;
     pending_.push_back(index);
-    pending_faces_.resize(pending_.size() * per_image);
-    pending_contexts_.resize(pending_.size() * per_image);
-    frame_tensors(frame.view(), face_box, boxes_.body ? &*boxes_.body : nullptr, S,
-                  pending_faces_.data() + (pending_.size() - 1) * per_image,
-                  pending_contexts_.data() + (pending_.size() - 1) * per_image,
+    pending_images_.resize(pending_.size() * 2 * per_image);
+    float* face = pending_images_.data() + (pending_.size() - 1) * 2 * per_image;
+    frame_tensors(frame.view(), face_box, boxes_.body ? &*boxes_.body : nullptr, S, face, face + per_image,
                   (names_ ? "frame '" + frame_name(index) + "'" : "frame " + frame_name(index)) + " of '" + video_ +
                       "'");
     auto& windows = timeline_.windows;
@@ -163,20 +159,18 @@ class TimelinePass {
   // streams in one pass (more rows per GEMM than two).
   void encode_pending() {
     if (pending_.empty()) return;
-    const std::size_t n = pending_.size(), S = model_.image_size(), per_image = 3 * S * S, E = model_.embed_dim();
+    const std::size_t n = pending_.size(), S = model_.image_size(), E = model_.embed_dim();
     Tensor images({2 * n, 3, S, S});
-    std::memcpy(images.data(), pending_faces_.data(), n * per_image * sizeof(float));
-    std::memcpy(images.data() + n * per_image, pending_contexts_.data(), n * per_image * sizeof(float));
+    std::copy(pending_images_.begin(), pending_images_.end(), images.begin());
     const Tensor encoded = model_.encode_images(images);
     for (std::size_t i = 0; i < n; ++i) {
       auto& [face, context] = features_[pending_[i]];
-      face.assign(encoded.row(i), encoded.row(i) + E);
-      context.assign(encoded.row(n + i), encoded.row(n + i) + E);
+      face.assign(encoded.row(2 * i), encoded.row(2 * i) + E);
+      context.assign(encoded.row(2 * i + 1), encoded.row(2 * i + 1) + E);
     }
     timeline_.images_encoded += 2 * n;
     pending_.clear();
-    pending_faces_.clear();
-    pending_contexts_.clear();
+    pending_images_.clear();
   }
 
   void classify_window(TimelineWindow& w) {
@@ -201,7 +195,7 @@ class TimelinePass {
   Timeline timeline_;
   std::map<std::size_t, std::size_t> last_use_;  // chosen frame -> last window that uses it
   std::vector<std::size_t> pending_;             // decoded, not yet encoded
-  std::vector<float> pending_faces_, pending_contexts_;
+  std::vector<float> pending_images_;            // theirs: face crop, context frame, next frame's, ...
   std::map<std::size_t, std::pair<std::vector<float>, std::vector<float>>> features_;  // frame -> face, context
   std::size_t next_ = 0;  // first window not yet classified
 };
