@@ -167,6 +167,11 @@ def secs(x):
     return f"{x:.3f}" if x >= 0.1 else f"{x:.3g}"
 
 
+def ratio(x):
+    # Two decimals as in the docs; tiny ratios (the --smoke fixture) keep two significant digits, not "0.00x".
+    return f"{x:.2f}x" if x >= 0.1 else f"{x:.2g}x"
+
+
 def table(rows):
     head = ("| | median s | min s | / PyTorch | / ORT | load s | peak RSS MB | logits max abs diff vs PyTorch "
             "| same top class |\n|---|---|---|---|---|---|---|---|---|")
@@ -175,10 +180,10 @@ def table(rows):
         if not r["available"]:
             lines.append(f"| {r['name']} | unavailable: {r['message']} | | | | | | | |")
             continue
-        ort = f"{r['vs_ort']:.2f}x" if r["vs_ort"] is not None else "-"
+        ort = ratio(r["vs_ort"]) if r["vs_ort"] is not None else "-"
         diff = "(reference)" if r["name"] == "PyTorch" else f"{r['max_abs_diff']:.1e}"
         flag = "" if r["check"] is not False else " FAIL"
-        lines.append(f"| {r['name']} | {secs(r['median_s'])} | {secs(r['min_s'])} | {r['vs_torch']:.2f}x | {ort} | "
+        lines.append(f"| {r['name']} | {secs(r['median_s'])} | {secs(r['min_s'])} | {ratio(r['vs_torch'])} | {ort} | "
                      f"{r['load_s']:.2f} | {r['peak_rss_mb']:.0f} | {diff}{flag} | "
                      f"{'yes' if r['same_top_class'] else 'no'}{flag} |")
     return "\n".join(lines)
