@@ -62,6 +62,17 @@ struct Timeline {
   std::vector<TimelineWindow> windows;
 };
 
+// Share of the windows each of `num_classes` classes is predicted for.
+inline std::vector<double> timeline_class_shares(const Timeline& t, std::size_t num_classes) {
+  std::vector<double> share(num_classes, 0.0);
+  for (const auto& w : t.windows) {
+    require(w.prediction.index < num_classes, ErrorCode::invalid_argument, "a window predicts class ",
+            w.prediction.index, " of ", num_classes);
+    share[w.prediction.index] += 1.0 / static_cast<double>(t.windows.size());
+  }
+  return share;
+}
+
 struct NoTimelineProgress {
   void operator()(std::size_t /*done*/, std::size_t /*total*/) const noexcept {}
 };

@@ -1,5 +1,7 @@
 // clipcaer timeline: a long video -> the predicted class of each window along it.
+#include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -11,6 +13,7 @@
 #include "clip_runner.hpp"
 #include "commands.hpp"
 #include "progress.hpp"
+#include "clipcaer/eval/timeline_svg.hpp"
 #include "clipcaer/timeline.hpp"
 
 namespace clipcaer::cli {
@@ -35,6 +38,7 @@ const char* const kTimelineHelp =
     "                        (for a folder: {folder: {frame_file: [l,u,r,b]}})\n"
     "  --body-boxes FILE     official body boxes JSON {video_path: [l,u,r,b]} (every frame)\n"
     "  --format FMT          text (default), json or csv\n"
+    "  --svg FILE            also draw the timeline as a picture (one video only)\n"
     "  --threads N           worker threads (default: one per core)\n"
     "  --isa NAME            force a kernel set (those of clipcaer --version)\n"
     "  --dtype TYPE          weight storage: float32, bfloat16 or int8 (default: the file's)\n"
@@ -72,11 +76,10 @@ std::string clock(double seconds) {
 
 // Share of windows per predicted class, most frequent first.
 std::vector<std::pair<std::string, double>> class_shares(const Timeline& t, const std::vector<std::string>& names) {
-  std::vector<std::size_t> count(names.size(), 0);
-  for (const auto& w : t.windows) ++count[w.prediction.index];
+  const std::vector<double> share = timeline_class_shares(t, names.size());
   std::vector<std::pair<std::string, double>> out;
   for (std::size_t c = 0; c < names.size(); ++c)
-    if (count[c]) out.emplace_back(names[c], static_cast<double>(count[c]) / static_cast<double>(t.windows.size()));
+    if (share[c] > 0) out.emplace_back(names[c], share[c]);
   std::stable_sort(out.begin(), out.end(), [](const auto& x, const auto& y) { return x.second > y.second; });
   return out;
 }
@@ -106,7 +109,7 @@ nlohmann::json timeline_json(const std::string& video, const Timeline& t, const 
 int run_timeline(const std::vector<std::string>& argv) {
   const Args a = parse_args(argv,
                             {"model", "window", "stride", "window-frames", "stride-frames", "fps", "face-boxes", "body-boxes",
-                             "format", "threads", "isa", "dtype", "device"},
+                             "format", "svg", "threads", "isa", "dtype", "device"},
                             {});
   if (!a.has("model")) throw UsageError("--model is required");
   if (a.positional.empty()) throw UsageError("no video given");
@@ -124,6 +127,7 @@ int run_timeline(const std::vector<std::string>& argv) {
   if (a.has("window-frames") && opt.window_frames == 0) throw UsageError("--window-frames must be at least 1");
   if (a.has("stride-frames") && opt.stride_frames == 0) throw UsageError("--stride-frames must be at least 1");
 
+  if (a.has("svg") && a.positional.size() != 1) throw UsageError("--svg draws one video: give exactly one");
   const Model model(a.get("model"), model_options(a));
   const io::BoxIndex boxes(a.get("face-boxes"), a.get("body-boxes"));
   const auto& names = model.class_names();
@@ -142,6 +146,12 @@ int run_timeline(const std::vector<std::string>& argv) {
                                                  progress->update(done);
                                                });
     progress.reset();
+    if (a.has("svg")) {
+      std::ofstream svg(a.get("svg"), std::ios::binary);
+      svg << eval::timeline_svg(t, names, video);
+      svg.close();
+      if (!svg) throw Error(ErrorCode::io, "cannot write '" + a.get("svg") + "'");
+    }
     if (format == "json") {
       all.push_back(timeline_json(video, t, names));
     } else if (format == "csv") {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "clipcaer/eval/timeline_svg.hpp"
 #include "clipcaer/model.hpp"
 #include "clipcaer/preprocess/clip.hpp"
 #include "clipcaer/preprocess/windows.hpp"
@@ -285,4 +286,43 @@ TEST_CASE("classify_encoded: classify_clip after the image tower, and its errors
   CHECK(contains(message_of([&] { m.classify_encoded(faces, nan); }), "context features contain NaN"));
   const Model other(fx.weights);
   CHECK(contains(message_of([&] { m.classify_encoded(faces, contexts, other.learned_head()); }), "another Model"));
+}
+
+TEST_CASE("timeline picture: a line per class, a band cell per window, the legend's shares") {
+  Timeline t;
+  t.num_frames = 90;
+  t.frame_rate = 30;
+  t.window_frames = 60;
+  t.stride_frames = 30;
+  for (std::size_t k = 0; k < 2; ++k) {
+    TimelineWindow w;
+    w.first_frame = 30 * k;
+    w.end_frame = w.first_frame + 60;
+    w.start_seconds = static_cast<double>(w.first_frame) / 30;
+    w.end_seconds = static_cast<double>(w.end_frame) / 30;
+    w.prediction.probs = k == 0 ? std::vector<float>{0.7f, 0.2f, 0.1f} : std::vector<float>{0.1f, 0.3f, 0.6f};
+    w.prediction.index = k == 0 ? 0 : 2;
+    t.windows.push_back(w);
+  }
+  CHECK(timeline_class_shares(t, 3) == std::vector<double>{0.5, 0.0, 0.5});
+  const std::string svg = eval::timeline_svg(t, {"Calm & <ok>", "Tired", "Away"}, "lesson \"7\"");
+  auto count = [&](const std::string& part) {
+    std::size_t n = 0;
+    for (std::size_t at = svg.find(part); at != std::string::npos; at = svg.find(part, at + 1)) ++n;
+    return n;
+  };
+  CHECK(svg.rfind("<svg", 0) == 0);
+  CHECK(svg.find("</svg>") != std::string::npos);
+  CHECK(count("<polyline") == 3);
+  CHECK(svg.find("points=\"304.0,142.0 544.0,286.0\"") != std::string::npos);  // class 0: 0.7 at 1 s, 0.1 at 2 s
+  CHECK(svg.find("Calm &amp; &lt;ok&gt; 50 %") != std::string::npos);
+  CHECK(svg.find("Tired 0 %") != std::string::npos);
+  CHECK(svg.find("lesson &quot;7&quot;") != std::string::npos);
+  CHECK(svg.find("<title>Away 60 %</title></rect>") != std::string::npos);
+  CHECK(svg.find(">0:03<") != std::string::npos);  // the axis reaches the last window's end
+  CHECK(contains(message_of([&] { eval::timeline_svg(t, {"a", "b"}, ""); }), "2 class names but windows with 3"));
+  CHECK(contains(message_of([&] { eval::timeline_svg(Timeline{}, {"a"}, ""); }), "has no windows"));
+  CHECK(contains(message_of([&] { timeline_class_shares(t, 2); }), "predicts class 2 of 2"));
+  t.frame_rate = 0;  // no rate: the axis in frames
+  CHECK(eval::timeline_svg(t, {"a", "b", "c"}, "").find(">frame<") != std::string::npos);
 }

@@ -2,6 +2,7 @@
 must get exactly what the official loader and the model give on that window's
 frames, extracted with the ffmpeg command into a folder of their own."""
 import json
+from xml.etree import ElementTree
 import shutil
 
 import numpy as np
@@ -61,6 +62,15 @@ def test_each_window_is_the_official_pipeline_on_its_frames(lesson, tmp_path):
         assert all(first <= f < end for f in t.frames[k])
     # Frames shared by overlapping windows went through the image tower once.
     assert t.images_encoded == 2 * len(set(t.frames.ravel().tolist())) < 2 * t.frames.size
+    # The picture: one line per class through the windows, one band cell per window.
+    svg = ElementTree.fromstring(t.svg(title="lesson <1>"))
+    ns = "{http://www.w3.org/2000/svg}"
+    lines = svg.findall(f"{ns}polyline")
+    assert [ln.find(f"{ns}title").text for ln in lines] == m.class_names
+    assert all(len(ln.get("points").split()) == len(t) for ln in lines)
+    band = [r for r in svg.findall(f"{ns}rect") if r.find(f"{ns}title") is not None]
+    assert [r.find(f"{ns}title").text.rsplit(" ", 2)[0] for r in band] == t.labels
+    assert any(e.text == "lesson <1>" for e in svg.iter(f"{ns}text"))
 
 
 def test_classify_encoded_is_classify_clip_after_the_tower(lesson):
@@ -98,6 +108,9 @@ def test_window_in_frames_and_the_command_line(lesson, tmp_path):
     rows = r.stdout.splitlines()
     assert rows[0].startswith("video,first_frame,end_frame,start,end,label,index,p_") and len(rows) == 5
     assert rows[4].startswith(f'"{video}",22,42,2.200,4.200,')
+    r = run("timeline", "--model", MODEL, "--svg", tmp_path / "t.svg", video)
+    assert r.returncode == 0, r.stderr
+    assert ElementTree.parse(tmp_path / "t.svg").getroot().tag.endswith("svg")
     r = run("timeline", "--model", MODEL, "--window", 2.5, "--stride", 2.5, video)
     assert r.returncode == 0, r.stderr
     assert "42 frames at 10 fps, 2 windows of 25 frames every 25" in r.stdout
@@ -146,10 +159,12 @@ def test_timeline_errors(lesson, tmp_path):
     if not CLI.exists():
         return
     for args in (["--window", "0"], ["--stride", "abc"], ["--window", "2", "--window-frames", "20"],
-                 ["--stride-frames", "0"], ["--format", "xml"]):
+                 ["--stride-frames", "0"], ["--format", "xml"], ["--svg", tmp_path / "x.svg", video]):
         r = run("timeline", "--model", MODEL, *args, video)
         assert r.returncode == 2, (args, r.stderr)
     r = run("timeline", "--model", MODEL, frames)
     assert r.returncode == 1 and "the frame rate is unknown" in r.stderr
+    r = run("timeline", "--model", MODEL, "--svg", tmp_path / "no" / "such" / "dir.svg", video)
+    assert r.returncode == 1 and "cannot write" in r.stderr
     r = run("timeline", "--model", MODEL, "--fps", "-3", video)
     assert r.returncode == 2 and "--fps needs a positive number of frames per second" in r.stderr

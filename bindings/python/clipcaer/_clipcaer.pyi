@@ -60,6 +60,7 @@ class Timeline:
     probs: npt.NDArray[np.float32]
     indices: npt.NDArray[np.int64]
     labels: List[str]
+    def svg(self, title: str = "") -> str: ...
     def __len__(self) -> int: ...
 
 class TextHead:

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "clipcaer/eval/timeline_svg.hpp"
 #include "clipcaer/timeline.hpp"
 
 namespace clipcaer::python {
@@ -15,6 +16,8 @@ namespace clipcaer::python {
 namespace {
 
 struct PyTimeline {
+  Timeline timeline;               // for svg()
+  std::vector<std::string> names;  // the classes of its probabilities
   std::size_t num_frames = 0, window_frames = 0, stride_frames = 0, images_encoded = 0;
   double frame_rate = 0;
   py::array first_frames, end_frames, starts, ends, frames, face_boxes_used, logits, probs, indices;
@@ -28,8 +31,9 @@ py::array column(const Timeline& t, F&& value) {
   return std::move(out);
 }
 
-PyTimeline to_python(const Timeline& t) {
+PyTimeline to_python(Timeline&& t, std::vector<std::string> names) {
   PyTimeline out;
+  out.names = std::move(names);
   out.num_frames = t.num_frames;
   out.frame_rate = t.frame_rate;
   out.window_frames = t.window_frames;
@@ -57,6 +61,7 @@ PyTimeline to_python(const Timeline& t) {
   out.frames = frames;
   out.logits = logits;
   out.probs = probs;
+  out.timeline = std::move(t);
   return out;
 }
 
@@ -80,6 +85,11 @@ void register_timeline(py::module_& m) {
       .def_readonly("probs", &PyTimeline::probs, "(W, C) float32")
       .def_readonly("indices", &PyTimeline::indices, "(W,) int64: the most likely class of each window")
       .def_readonly("labels", &PyTimeline::labels, "its name, per window")
+      .def(
+          "svg", [](const PyTimeline& t, const std::string& title) { return eval::timeline_svg(t.timeline, t.names, title); },
+          py::arg("title") = "",
+          "The timeline as an SVG picture (a str): each class's probability along the video, a band coloured by "
+          "the predicted class, each class's share of the windows.")
       .def("__len__", [](const PyTimeline& t) { return t.labels.size(); })
       .def("__repr__", [](const PyTimeline& t) {
         return "<clipcaer.Timeline " + std::to_string(t.labels.size()) + " windows of " +
@@ -114,7 +124,7 @@ void add_timeline_method(py::class_<Model>& cls) {
           py::gil_scoped_release release;
           t = classify_video_timeline(self, path, boxes, o, on_window);
         }
-        return to_python(t);
+        return to_python(std::move(t), head ? head->names() : self.class_names());
       },
       py::arg("video"), py::arg("window") = 4.0, py::arg("stride") = 2.0, py::arg("face_boxes") = py::none(),
       py::arg("body_box") = py::none(), py::kw_only(), py::arg("window_frames") = 0, py::arg("stride_frames") = 0,

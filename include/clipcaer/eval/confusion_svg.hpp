@@ -4,35 +4,14 @@
 #pragma once
 
 #include <algorithm>
-#include <cstdio>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "clipcaer/eval/metrics.hpp"
+#include "clipcaer/eval/svg.hpp"
 
 namespace clipcaer::eval {
-
-namespace detail {
-inline std::string xml_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-inline std::string fmt(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
-}  // namespace detail
 
 inline std::string confusion_svg(const ConfusionMatrix& cm, const std::vector<std::string>& names,
                                  const std::string& title) {
