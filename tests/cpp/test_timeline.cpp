@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <limits>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -223,6 +224,42 @@ TEST_CASE("timeline: a folder of frames is a video too, boxes keyed by file name
   write_bytes(dir.file("00016.png"), "not a png");  // frame 15: chosen (T = 4 of 40: 5, 15, 25, 35)
   opt.window_frames = 40;
   CHECK(contains(message_of([&] { classify_video_timeline(m, dir.path, {}, opt); }, ErrorCode::format), "00016.png"));
+}
+
+TEST_CASE("timeline: damaged videos give an error or a whole timeline, never a crash") {
+  const Fixture fx = caer_fixtures().front();
+  const Model m(fx.weights);
+  const std::string good = read_bytes(video_fixture("index_ffv1.mkv"));
+  TempDir dir("clipcaer_timeline_damaged");
+  std::mt19937 rng(11);
+  TimelineOptions opt;
+  opt.window_frames = 10;
+  opt.stride_frames = 5;
+  int errors = 0, done = 0;
+  for (int trial = 0; trial < 40; ++trial) {
+    std::string bytes = good;
+    if (trial < 10) {
+      bytes.resize(bytes.size() * static_cast<std::size_t>(trial + 2) / 12);  // truncated
+    } else {
+      for (int k = 0; k < 1 + trial % 6; ++k) bytes[rng() % bytes.size()] = static_cast<char>(rng());
+    }
+    const std::string path = dir.file("v" + std::to_string(trial) + ".mkv");
+    write_bytes(path, bytes);
+    try {
+      const Timeline t = classify_video_timeline(m, path, {}, opt);
+      REQUIRE(!t.windows.empty());
+      CHECK(t.windows.back().end_frame == t.num_frames);  // every decoded frame covered
+      for (const auto& w : t.windows) CHECK(w.prediction.probs.size() == m.num_classes());
+      ++done;
+    } catch (const Error& e) {
+      CHECK((e.code() == ErrorCode::format || e.code() == ErrorCode::unsupported));
+      CHECK(contains(e.what(), path));
+      ++errors;
+    }
+  }
+  MESSAGE(done << " damaged videos gave a timeline, " << errors << " an error");
+  CHECK(done > 0);
+  CHECK(errors > 0);
 }
 
 TEST_CASE("timeline: errors name the problem") {
