@@ -70,7 +70,8 @@ PyTimeline to_python(Timeline&& t, std::vector<std::string> names) {
 void register_timeline(py::module_& m) {
   py::class_<PyTimeline>(m, "Timeline", "A video classified window by window (Model.timeline); one row per window.")
       .def_readonly("num_frames", &PyTimeline::num_frames, "frames in the video")
-      .def_readonly("frame_rate", &PyTimeline::frame_rate, "frames per second the file states (0.0: unknown)")
+      .def_readonly("frame_rate", &PyTimeline::frame_rate,
+                    "frames per second of the times: the one given, else the file's (0.0: unknown)")
       .def_readonly("window_frames", &PyTimeline::window_frames, "window length used, in frames")
       .def_readonly("stride_frames", &PyTimeline::stride_frames, "stride used, in frames")
       .def_readonly("images_encoded", &PyTimeline::images_encoded,
