@@ -1,6 +1,7 @@
-// Shared by classify and eval: one clip folder -> preprocessing -> prediction.
+// Shared by the commands: one clip folder -> preprocessing -> prediction, and their output helpers.
 #pragma once
 
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,14 @@ class ClipRunner {
   const io::BoxIndex& boxes_;
   ThreadPool pool_;
 };
+
+// Writes `text` to `path` (closed before the check, so a failed flush is an error too).
+inline void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  out.close();
+  if (!out) throw_error(ErrorCode::io, "cannot write '", path, "'");
+}
 
 inline nlohmann::json prediction_json(const std::string& clip, const Prediction& p,
                                       const std::vector<std::string>& names) {

@@ -2,7 +2,6 @@
 // matrix (JSON report + SVG picture) and per-clip predictions.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -36,12 +35,6 @@ const char* const kEvalHelp =
     "  --device D          where the image tower runs: cpu (default), cuda, cuda:N\n";
 
 namespace {
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  if (!out) throw_error(ErrorCode::io, "cannot write '", path, "'");
-}
 
 std::string csv_quote(const std::string& s) {
   std::string out = "\"";

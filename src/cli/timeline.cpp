@@ -1,7 +1,6 @@
 // clipcaer timeline: a long video -> the predicted class of each window along it.
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -145,12 +144,7 @@ int run_timeline(const std::vector<std::string>& argv) {
                                                  progress->update(done);
                                                });
     progress.reset();
-    if (a.has("svg")) {
-      std::ofstream svg(a.get("svg"), std::ios::binary);
-      svg << eval::timeline_svg(t, names, video);
-      svg.close();
-      if (!svg) throw Error(ErrorCode::io, "cannot write '" + a.get("svg") + "'");
-    }
+    if (a.has("svg")) write_file(a.get("svg"), eval::timeline_svg(t, names, video));
     if (format == "json") {
       all.push_back(timeline_json(video, t, names));
     } else if (format == "csv") {
