@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages clipcaer builds with. `--test` adds what the
-# test suite uses (PyTorch, Pillow and OpenCV as references, the ffmpeg command
-# to make and extract test videos; never at run time).
+# Installs the Debian packages clipcaer builds with (opencv-data: OpenCV's
+# trained face cascades, data files only, for --detect-faces). `--test` adds
+# what the test suite uses (PyTorch, Pillow and OpenCV as references, the
+# ffmpeg command to make and extract test videos; never at run time) and
+# fetches photographs with faces (scripts/fetch-test-pictures.sh).
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config
       libxsimd-dev nlohmann-json3-dev libstb-dev libjpeg-dev zlib1g-dev libeigen3-dev
-      libavformat-dev libavcodec-dev libswscale-dev
+      libavformat-dev libavcodec-dev libswscale-dev opencv-data
       pybind11-dev python3-dev python3-numpy
       doctest-dev libbenchmark-dev)
 if [[ "${1:-}" == "--test" ]]; then
@@ -24,4 +26,7 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if [[ "${1:-}" == "--test" ]]; then
+  "$(dirname "$0")/fetch-test-pictures.sh"
 fi

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -23,6 +24,7 @@
 
 #include "clipcaer/core/error.hpp"
 #include "clipcaer/core/tensor.hpp"
+#include "clipcaer/detect/face_detector.hpp"
 #include "clipcaer/io/boxes.hpp"
 #include "clipcaer/io/frame_folder.hpp"
 #include "clipcaer/io/image_decode.hpp"
@@ -41,6 +43,7 @@ struct TimelineOptions {
   std::size_t stride_frames = 0;  // when nonzero: the stride in frames (stride_seconds ignored)
   double frame_rate = 0;          // frames per second; 0: the one the video file states (a folder states none)
   const TextHead* head = nullptr; // the classes to score (a head of this model); null: the learned prompts
+  const FaceDetector* face_detector = nullptr;  // finds the face of frames without a face box; null: whole frame
 };
 
 struct TimelineWindow {
@@ -50,6 +53,7 @@ struct TimelineWindow {
   double end_seconds = 0;           // end_frame / frame rate
   std::vector<std::size_t> frames;  // the T frames the model saw, as video frame indices
   std::size_t face_boxes_used = 0;  // of those, how many had a face box (others: whole frame)
+  std::size_t faces_detected = 0;   // of those, how many boxes the face detector found
   Prediction prediction;
 };
 
@@ -125,6 +129,7 @@ class TimelinePass {
     pending_.clear();
     pending_images_.clear();
     features_.clear();
+    face_source_.clear();
     next_ = 0;
     std::vector<std::size_t> wanted;
     wanted.reserve(last_use_.size());
@@ -137,18 +142,27 @@ class TimelinePass {
   void take(std::size_t index, const Image& frame, Progress& progress) {
     const std::size_t S = model_.image_size(), per_image = 3 * S * S;
     const auto box = boxes_.faces.find(frame_name(index));
-    const Box* face_box = box == boxes_.faces.end() ? nullptr : &box->second;
+    const Box* file_box = box == boxes_.faces.end() ? nullptr : &box->second;
+    const std::string label =
+        (names_ ? "frame '" + frame_name(index) + "'" : "frame " + frame_name(index)) + " of '" + video_ + "'";
+    std::optional<Box> found;
+    const Box* face_box = frame_face_box(frame.view(), file_box, options_.face_detector, found, label);
+    face_source_[index] = file_box ? FaceSource::file : found ? FaceSource::detector : FaceSource::none;
     pending_.push_back(index);
     pending_images_.resize(pending_.size() * 2 * per_image);
     float* face = pending_images_.data() + (pending_.size() - 1) * 2 * per_image;
-    frame_tensors(frame.view(), face_box, boxes_.body ? &*boxes_.body : nullptr, S, face, face + per_image,
-                  (names_ ? "frame '" + frame_name(index) + "'" : "frame " + frame_name(index)) + " of '" + video_ +
-                      "'");
+    frame_tensors(frame.view(), face_box, boxes_.body ? &*boxes_.body : nullptr, S, face, face + per_image, label);
     auto& windows = timeline_.windows;
     while (next_ < windows.size() && windows[next_].frames.back() <= index) {
       classify_window(windows[next_]);
-      for (auto it = features_.begin(); it != features_.end();)  // frames no later window needs
-        it = last_use_.at(it->first) <= next_ ? features_.erase(it) : std::next(it);
+      for (auto it = features_.begin(); it != features_.end();) {  // frames no later window needs
+        if (last_use_.at(it->first) > next_) {
+          ++it;
+          continue;
+        }
+        face_source_.erase(it->first);
+        it = features_.erase(it);
+      }
       ++next_;
       progress(next_, windows.size());
     }
@@ -192,7 +206,9 @@ class TimelinePass {
       const auto& [face, context] = features_.at(w.frames[t]);
       std::copy(face.begin(), face.end(), faces.row(t));
       std::copy(context.begin(), context.end(), contexts.row(t));
-      w.face_boxes_used += boxes_.faces.count(frame_name(w.frames[t]));
+      const FaceSource source = face_source_.at(w.frames[t]);
+      w.face_boxes_used += source != FaceSource::none;
+      w.faces_detected += source == FaceSource::detector;
     }
     w.prediction = options_.head ? model_.classify_encoded(faces, contexts, *options_.head)
                                  : model_.classify_encoded(faces, contexts);
@@ -208,6 +224,8 @@ class TimelinePass {
   std::vector<std::size_t> pending_;             // decoded, not yet encoded
   std::vector<float> pending_images_;            // theirs: face crop, context frame, next frame's, ...
   std::map<std::size_t, std::pair<std::vector<float>, std::vector<float>>> features_;  // frame -> face, context
+  enum class FaceSource { none, file, detector };
+  std::map<std::size_t, FaceSource> face_source_;  // frame -> where its face box came from
   std::size_t next_ = 0;  // first window not yet classified
 };
 
@@ -217,7 +235,9 @@ class TimelinePass {
 // windows of options.window_seconds every options.stride_seconds (or in
 // frames), each classified as a clip (see the top of this file). Face boxes
 // are keyed by frame index ("0", "17") for a file, as for load_video_clip, by
-// file name for a folder; the body box applies to every frame. A folder
+// file name for a folder; the body box applies to every frame; with
+// options.face_detector, frames without a face box get the face it finds
+// (as load_clip with a detector, so windows still match classify_clip). A folder
 // states no frame rate: give options.frame_rate, or the window in frames.
 // progress(done, total) is called after each window (it starts over in the
 // rare case a video must be decoded twice, see io::visit_video_frames). The

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 
 #include "args.hpp"
 #include "clipcaer/core/thread_pool.hpp"
+#include "clipcaer/detect/face_detector.hpp"
 #include "clipcaer/io/box_index.hpp"
 #include "clipcaer/model.hpp"
 #include "clipcaer/preprocess/clip.hpp"
@@ -24,22 +26,45 @@ inline ModelOptions model_options(const Args& a) {
   return o;
 }
 
+// The options every command that reads clips takes for face detection (a
+// macro, so the commands' help texts can be string literals).
+#define CLIPCAER_FACE_DETECTION_HELP \
+    "  --detect-faces        find the face in frames that have no face box (OpenCV's\n" \
+    "                        face cascades from Debian's opencv-data; otherwise such\n" \
+    "                        frames use the whole frame, as the official loader does)\n" \
+    "  --face-cascade FILE   the frontal-face cascade to use (implies --detect-faces)\n"
+
+// The face detector --detect-faces / --face-cascade ask for, or null.
+inline std::unique_ptr<FaceDetector> face_detector(const Args& a) {
+  if (!a.has("detect-faces") && !a.has("face-cascade")) return nullptr;
+  FaceDetectorOptions o;
+  if (a.has("face-cascade")) o.cascades = {a.get("face-cascade")};
+  return std::make_unique<FaceDetector>(o);
+}
+
 class ClipRunner {
  public:
-  ClipRunner(const Model& model, const io::BoxIndex& boxes, std::size_t threads)
-      : model_(model), boxes_(boxes), pool_(threads) {}
+  ClipRunner(const Model& model, const io::BoxIndex& boxes, std::size_t threads,
+             const FaceDetector* detector = nullptr)
+      : model_(model), boxes_(boxes), pool_(threads), detector_(detector) {}
+
+  struct Result {
+    Prediction prediction;
+    std::size_t face_boxes_used = 0, faces_detected = 0;
+  };
 
   // clip_dirs: spellings of the folder for box lookup; the first is read.
-  Prediction run(const std::vector<std::string>& clip_dirs) {
+  Result run(const std::vector<std::string>& clip_dirs) {
     const ClipBoxes b = boxes_.lookup(clip_dirs);
-    Clip clip = load_clip(clip_dirs.front(), b, model_.num_frames(), model_.image_size(), &pool_);
-    return model_.classify_clip(clip.faces, clip.frames);
+    Clip clip = load_clip(clip_dirs.front(), b, model_.num_frames(), model_.image_size(), &pool_, detector_);
+    return {model_.classify_clip(clip.faces, clip.frames), clip.face_boxes_used, clip.faces_detected};
   }
 
  private:
   const Model& model_;
   const io::BoxIndex& boxes_;
   ThreadPool pool_;
+  const FaceDetector* detector_;
 };
 
 // Writes `text` to `path` (closed before the check, so a failed flush is an error too).

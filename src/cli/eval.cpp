@@ -21,18 +21,19 @@ const char* const kEvalHelp =
     "labels 1..C; clip_dir a frames folder or a video file) and reports WAR (accuracy), UAR (mean per-class recall), per-class recall\n"
     "and the confusion matrix.\n"
     "\n"
-    "  --model FILE        converted weights\n"
-    "  --list FILE         the labelled list\n"
-    "  --root DIR          folder the list's clip_dir paths are relative to\n"
-    "  --face-boxes FILE   official face boxes JSON\n"
-    "  --body-boxes FILE   official body boxes JSON\n"
-    "  --out DIR           where report.json, confusion.svg and predictions.csv go\n"
-    "                      (default: clipcaer-eval)\n"
-    "  --keep-going        report clips that fail and go on (exit code 1 at the end)\n"
-    "  --threads N         worker threads (default: one per core)\n"
-    "  --isa NAME          force a kernel set (those of clipcaer --version)\n"
-    "  --dtype TYPE        weight storage: float32, bfloat16 or int8 (default: the file's)\n"
-    "  --device D          where the image tower runs: cpu (default), cuda, cuda:N\n";
+    "  --model FILE          converted weights\n"
+    "  --list FILE           the labelled list\n"
+    "  --root DIR            folder the list's clip_dir paths are relative to\n"
+    "  --face-boxes FILE     official face boxes JSON\n"
+    "  --body-boxes FILE     official body boxes JSON\n"
+    CLIPCAER_FACE_DETECTION_HELP
+    "  --out DIR             where report.json, confusion.svg and predictions.csv go\n"
+    "                        (default: clipcaer-eval)\n"
+    "  --keep-going          report clips that fail and go on (exit code 1 at the end)\n"
+    "  --threads N           worker threads (default: one per core)\n"
+    "  --isa NAME            force a kernel set (those of clipcaer --version)\n"
+    "  --dtype TYPE          weight storage: float32, bfloat16 or int8 (default: the file's)\n"
+    "  --device D            where the image tower runs: cpu (default), cuda, cuda:N\n";
 
 namespace {
 
@@ -45,8 +46,10 @@ std::string csv_quote(const std::string& s) {
 }  // namespace
 
 int run_eval(const std::vector<std::string>& argv) {
-  const Args a = parse_args(argv, {"model", "list", "root", "face-boxes", "body-boxes", "out", "threads", "isa", "dtype", "device"},
-                            {"keep-going"});
+  const Args a = parse_args(argv,
+                            {"model", "list", "root", "face-boxes", "body-boxes", "face-cascade", "out", "threads",
+                             "isa", "dtype", "device"},
+                            {"keep-going", "detect-faces"});
   if (!a.has("model")) throw UsageError("--model is required");
   if (!a.has("list")) throw UsageError("--list is required");
   if (!a.positional.empty()) throw UsageError("unexpected argument '" + a.positional[0] + "'");
@@ -60,7 +63,8 @@ int run_eval(const std::vector<std::string>& argv) {
   std::filesystem::create_directories(out_dir, ec);
   if (ec) throw_error(ErrorCode::io, "cannot create output folder '", out_dir, "': ", ec.message());
 
-  ClipRunner runner(model, boxes, model.threads());
+  const auto detector = face_detector(a);
+  ClipRunner runner(model, boxes, model.threads(), detector.get());
   eval::ConfusionMatrix cm(model.num_classes());
   nlohmann::json per_clip = nlohmann::json::array(), failed = nlohmann::json::array();
   std::string csv = "clip,truth,predicted,correct";
@@ -73,12 +77,15 @@ int run_eval(const std::vector<std::string>& argv) {
     std::filesystem::path dir(c.clip_dir);
     if (!root.empty() && dir.is_relative()) dir = std::filesystem::path(root) / dir;
     try {
-      const Prediction p = runner.run({dir.string(), c.clip_dir});
+      const ClipRunner::Result r = runner.run({dir.string(), c.clip_dir});
+      const Prediction& p = r.prediction;
       cm.add(c.label, p.index);
       nlohmann::json j = prediction_json(c.clip_dir, p, names);
       j["truth"] = names[c.label];
       j["truth_index"] = c.label;
       j["correct"] = p.index == c.label;
+      j["face_boxes_used"] = r.face_boxes_used;
+      if (detector) j["faces_detected"] = r.faces_detected;
       per_clip.push_back(j);
       csv += csv_quote(c.clip_dir) + "," + names[c.label] + "," + p.label + "," + (p.index == c.label ? "1" : "0");
       for (float v : p.probs) csv += "," + std::to_string(v);

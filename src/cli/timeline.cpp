@@ -35,6 +35,7 @@ const char* const kTimelineHelp =
     "  --face-boxes FILE     official face boxes JSON {video_path: {frame_index: [l,u,r,b]}}\n"
     "                        (for a folder: {folder: {frame_file: [l,u,r,b]}})\n"
     "  --body-boxes FILE     official body boxes JSON {video_path: [l,u,r,b]} (every frame)\n"
+    CLIPCAER_FACE_DETECTION_HELP
     "  --format FMT          text (default), json or csv\n"
     "  --svg FILE            also draw the timeline as a picture (one video only)\n"
     "  --threads N           worker threads (default: one per core)\n"
@@ -93,6 +94,7 @@ nlohmann::json timeline_json(const std::string& video, const Timeline& t, const 
     j["end"] = w.end_seconds;
     j["frames"] = w.frames;
     j["face_boxes_used"] = w.face_boxes_used;
+    j["faces_detected"] = w.faces_detected;
     windows.push_back(std::move(j));
   }
   nlohmann::json shares = nlohmann::json::object();
@@ -107,8 +109,8 @@ nlohmann::json timeline_json(const std::string& video, const Timeline& t, const 
 int run_timeline(const std::vector<std::string>& argv) {
   const Args a = parse_args(argv,
                             {"model", "window", "stride", "window-frames", "stride-frames", "fps", "face-boxes", "body-boxes",
-                             "format", "svg", "threads", "isa", "dtype", "device"},
-                            {});
+                             "face-cascade", "format", "svg", "threads", "isa", "dtype", "device"},
+                            {"detect-faces"});
   if (!a.has("model")) throw UsageError("--model is required");
   if (a.positional.empty()) throw UsageError("no video given");
   const std::string format = a.get("format", "text");
@@ -128,6 +130,8 @@ int run_timeline(const std::vector<std::string>& argv) {
   if (a.has("svg") && a.positional.size() != 1) throw UsageError("--svg draws one video: give exactly one");
   const Model model(a.get("model"), model_options(a));
   const io::BoxIndex boxes(a.get("face-boxes"), a.get("body-boxes"));
+  const auto detector = face_detector(a);
+  opt.face_detector = detector.get();
   const auto& names = model.class_names();
 
   nlohmann::json all = nlohmann::json::array();

@@ -91,3 +91,20 @@ def video_test_marks(clipcaer):
         pytest.mark.skipif(clipcaer.video_decoder() is None, reason="clipcaer built without FFmpeg"),
         pytest.mark.skipif(FFMPEG is None, reason="the ffmpeg command is not installed (scripts/install-deps.sh --test)"),
     ]
+
+
+# Photographs with faces (scripts/fetch-test-pictures.sh), and OpenCV's cascades (Debian's opencv-data).
+TEST_PICTURES = Path(os.environ.get("CLIPCAER_TEST_PICTURES") or
+                     Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "clipcaer" / "test-pictures")
+OPENCV_CASCADES = Path("/usr/share/opencv4")
+
+
+def face_picture(name):
+    """A test photograph's path; skips the test where it was not fetched (fails under CI, which must have it)."""
+    import pytest
+    path = TEST_PICTURES / name
+    if not path.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is missing: run scripts/fetch-test-pictures.sh")
+        pytest.skip(f"{path} is missing (scripts/fetch-test-pictures.sh)")
+    return path

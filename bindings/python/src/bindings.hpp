@@ -9,6 +9,7 @@
 
 namespace clipcaer {
 class Model;
+class FaceDetector;
 }
 
 namespace clipcaer::python {
@@ -21,6 +22,7 @@ void register_preprocess(py::module_& m);
 void register_tokenizer(py::module_& m);
 void register_timeline(py::module_& m);
 void register_text(py::module_& m);
+void register_faces(py::module_& m);
 void add_text_methods(py::class_<Model>& cls);      // text.cpp: Model's text methods
 void add_timeline_method(py::class_<Model>& cls);   // timeline.cpp: Model.timeline
 

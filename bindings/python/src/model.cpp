@@ -75,12 +75,17 @@ void register_model(py::module_& m) {
       .def_readonly("labels", &PyBatchPrediction::labels, "class name per clip");
 
   py::class_<Model> cls(m, "Model", "A converted CLIP-CAER or plain CLIP model (see weights/convert.py).");
-  cls.def(py::init([](const std::string& path, std::size_t threads, const std::string& isa,
-                      const std::string& vocab_path, const std::string& dtype, const std::string& device) {
+  cls.def(py::init([](const py::object& path_like, std::size_t threads, const std::string& isa,
+                      const py::object& vocab_path, const std::string& dtype, const std::string& device) {
+             // Paths as str or os.PathLike (pathlib.Path), as everywhere else in the module.
+             auto fspath = [](const py::object& p) -> std::string {
+               return py::str(py::module_::import("os").attr("fspath")(p));
+             };
+             const std::string path = fspath(path_like);
              ModelOptions o;
              o.threads = threads;
              o.isa = isa;
-             o.vocab_path = vocab_path;
+             o.vocab_path = fspath(vocab_path);
              o.dtype = dtype;
              o.device = device;
              py::gil_scoped_release release;

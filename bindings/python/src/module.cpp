@@ -40,6 +40,7 @@ PYBIND11_MODULE(_clipcaer, m) {
       "(load_clip then takes frame folders only).");
   register_errors(m);
   register_text(m);  // TextHead before Model, whose methods take and return it
+  register_faces(m);  // FaceDetector before the functions that take one
   register_timeline(m);  // Timeline before Model, whose timeline method returns it
   register_model(m);
   register_preprocess(m);

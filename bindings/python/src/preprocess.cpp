@@ -13,8 +13,10 @@
 #include <pybind11/stl.h>
 
 #include "bindings.hpp"
+#include "numpy_util.hpp"
 #include "clipcaer/core/error.hpp"
 #include "clipcaer/core/thread_pool.hpp"
+#include "clipcaer/detect/cascade.hpp"
 #include "clipcaer/io/boxes.hpp"
 #include "clipcaer/io/frame_folder.hpp"
 #include "clipcaer/io/image.hpp"
@@ -32,16 +34,7 @@ namespace clipcaer::python {
 
 namespace {
 
-using U8Array = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>;
-
-// A (H, W, 3) uint8 array -> view of its pixels (the array must outlive it).
-ImageView as_view(const U8Array& a, const char* what) {
-  if (a.ndim() != 3 || a.shape(2) != 3)
-    throw Error(ErrorCode::invalid_argument, std::string(what) + " must be a uint8 array of shape (H, W, 3)");
-  if (a.shape(0) == 0 || a.shape(1) == 0) throw Error(ErrorCode::invalid_argument, std::string(what) + " is empty");
-  return {a.data(), static_cast<std::size_t>(a.shape(1)), static_cast<std::size_t>(a.shape(0)),
-          3 * static_cast<std::size_t>(a.shape(1))};
-}
+using python::to_numpy;  // numpy_util.hpp's, for Tensors
 
 py::array_t<std::uint8_t> to_numpy(Image&& im) {
   auto* owned = new Image(std::move(im));
@@ -49,13 +42,6 @@ py::array_t<std::uint8_t> to_numpy(Image&& im) {
   return py::array_t<std::uint8_t>({owned->height(), owned->width(), std::size_t{3}},
                                    {3 * owned->width(), std::size_t{3}, std::size_t{1}}, owned->data(),
                                    free_when_done);
-}
-
-py::array_t<float> to_numpy(Tensor&& t) {
-  auto* owned = new Tensor(std::move(t));
-  py::capsule free_when_done(owned, [](void* p) { delete static_cast<Tensor*>(p); });
-  std::vector<py::ssize_t> shape(owned->shape().begin(), owned->shape().end());
-  return py::array_t<float>(shape, owned->data(), free_when_done);
 }
 
 Box box_from_py(const py::handle& obj, const std::string& what) {
@@ -145,14 +131,15 @@ void register_preprocess(py::module_& m) {
   m.def(
       "load_clip",
       [](const py::object& frames_dir, const py::object& face_boxes, const py::object& body_box,
-         std::size_t num_segments, std::size_t size, std::size_t threads) {
+         std::size_t num_segments, std::size_t size, std::size_t threads, const FaceDetector* face_detector) {
         const std::string dir = path_str(frames_dir);
         const ClipBoxes boxes = boxes_from_py(dir, face_boxes, body_box);
-        return clip_to_py(
-            with_threads(threads, [&](ThreadPool* pool) { return load_clip(dir, boxes, num_segments, size, pool); }));
+        return clip_to_py(with_threads(
+            threads, [&](ThreadPool* pool) { return load_clip(dir, boxes, num_segments, size, pool, face_detector); }));
       },
       py::arg("frames_dir"), py::arg("face_boxes") = py::none(), py::arg("body_box") = py::none(),
       py::arg("num_segments") = 16, py::arg("size") = 224, py::kw_only(), py::arg("threads") = 0,
+      py::arg("face_detector") = py::none(),
       R"doc(Preprocess one clip exactly as the official CLIP-CAER test loader.
 
 frames_dir: folder of the clip's JPEG/PNG/BMP frames (sorted by name), or a
@@ -165,6 +152,8 @@ face_boxes: None, a dict {frame_file_name: [l, u, r, b]}, or the path of the
 body_box: None, a list [l, u, r, b], or the path of the official bodies JSON
     {clip_dir: [l, u, r, b]}.
 threads: 0 = all cores, 1 = no extra threads, n = n threads.
+face_detector: a FaceDetector: chosen frames without a face box get the
+    largest face it finds (frames where it finds none: the whole frame).
 Returns (faces, frames): float32 arrays (num_segments, 3, size, size) in [0, 1].)doc");
 
   py::module_ p = m.def_submodule("preprocess", "The steps of the official test-mode preprocessing, one by one.");
@@ -255,6 +244,31 @@ Returns (faces, frames): float32 arrays (num_segments, 3, size, size) in [0, 1].
       },
       py::arg("image"), py::arg("box"), py::arg("size") = 224, "One frame's context-stream picture (uint8).");
   p.def(
+      "to_gray",
+      [](const U8Array& img) {
+        detect::GrayImage g = detect::to_gray(as_view(img, "image"));
+        py::array_t<std::uint8_t> out({g.height, g.width});
+        std::copy(g.pixels.begin(), g.pixels.end(), out.mutable_data());
+        return out;
+      },
+      py::arg("image"), "uint8 (H, W, 3) RGB -> (H, W) grey, as cv2.cvtColor(COLOR_RGB2GRAY) (the face detector's input).");
+  p.def(
+      "resize_gray_linear_exact",
+      [](const U8Array& img, int width, int height) {
+        if (img.ndim() != 2 || img.shape(0) == 0 || img.shape(1) == 0)
+          throw Error(ErrorCode::invalid_argument, "image must be a non-empty uint8 array of shape (H, W)");
+        detect::GrayImage g;
+        g.width = static_cast<int>(img.shape(1));
+        g.height = static_cast<int>(img.shape(0));
+        g.pixels.assign(img.data(), img.data() + img.size());
+        const detect::GrayImage r = detect::resize_linear_exact(g, width, height);
+        py::array_t<std::uint8_t> out({r.height, r.width});
+        std::copy(r.pixels.begin(), r.pixels.end(), out.mutable_data());
+        return out;
+      },
+      py::arg("image"), py::arg("width"), py::arg("height"),
+      "cv2.resize(INTER_LINEAR_EXACT) of a (H, W) grey picture (the face detector's image pyramid).");
+  p.def(
       "to_chw",
       [](const U8Array& img) {
         const ImageView v = as_view(img, "image");
@@ -266,7 +280,7 @@ Returns (faces, frames): float32 arrays (num_segments, 3, size, size) in [0, 1].
   p.def(
       "load_clip_arrays",
       [](const std::vector<U8Array>& arrays, const std::vector<std::string>& names, const py::object& face_boxes,
-         const py::object& body_box, std::size_t num_segments, std::size_t size) {
+         const py::object& body_box, std::size_t num_segments, std::size_t size, const FaceDetector* face_detector) {
         std::vector<Image> frames;
         frames.reserve(arrays.size());
         for (std::size_t i = 0; i < arrays.size(); ++i)
@@ -277,10 +291,11 @@ Returns (faces, frames): float32 arrays (num_segments, 3, size, size) in [0, 1].
           throw Error(ErrorCode::invalid_argument, "load_clip_arrays: body_box must be a list or None");
         const ClipBoxes boxes = boxes_from_py("", face_boxes, body_box);
         return clip_to_py(with_threads(
-            0, [&](ThreadPool* pool) { return load_clip(frames, names, boxes, num_segments, size, pool); }));
+            0, [&](ThreadPool* pool) { return load_clip(frames, names, boxes, num_segments, size, pool, face_detector); }));
       },
       py::arg("frames"), py::arg("names") = std::vector<std::string>{}, py::arg("face_boxes") = py::none(),
-      py::arg("body_box") = py::none(), py::arg("num_segments") = 16, py::arg("size") = 224,
+      py::arg("body_box") = py::none(), py::arg("num_segments") = 16, py::arg("size") = 224, py::kw_only(),
+      py::arg("face_detector") = py::none(),
       "load_clip from uint8 (H, W, 3) RGB arrays in clip order, named for the face boxes.");
   p.def(
       "read_face_boxes",

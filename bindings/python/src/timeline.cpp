@@ -9,6 +9,7 @@
 
 #include "bindings.hpp"
 #include "clipcaer/eval/timeline_svg.hpp"
+#include "clipcaer/detect/face_detector.hpp"
 #include "clipcaer/timeline.hpp"
 
 namespace clipcaer::python {
@@ -20,7 +21,7 @@ struct PyTimeline {
   std::vector<std::string> names;  // the classes of its probabilities
   std::size_t num_frames = 0, window_frames = 0, stride_frames = 0, images_encoded = 0;
   double frame_rate = 0;
-  py::array first_frames, end_frames, starts, ends, frames, face_boxes_used, logits, probs, indices;
+  py::array first_frames, end_frames, starts, ends, frames, face_boxes_used, faces_detected, logits, probs, indices;
   std::vector<std::string> labels;
 };
 
@@ -45,6 +46,7 @@ PyTimeline to_python(Timeline&& t, std::vector<std::string> names) {
   out.starts = column<double>(t, [](const W& w) { return w.start_seconds; });
   out.ends = column<double>(t, [](const W& w) { return w.end_seconds; });
   out.face_boxes_used = column<std::int64_t>(t, [](const W& w) { return w.face_boxes_used; });
+  out.faces_detected = column<std::int64_t>(t, [](const W& w) { return w.faces_detected; });
   out.indices = column<std::int64_t>(t, [](const W& w) { return w.prediction.index; });
   const auto n = static_cast<py::ssize_t>(t.windows.size());
   const auto T = static_cast<py::ssize_t>(t.windows.empty() ? 0 : t.windows.front().frames.size());
@@ -82,6 +84,8 @@ void register_timeline(py::module_& m) {
       .def_readonly("ends", &PyTimeline::ends, "(W,) float64 seconds: end_frames / frame_rate")
       .def_readonly("frames", &PyTimeline::frames, "(W, T) int64: the frames the model saw, video frame indices")
       .def_readonly("face_boxes_used", &PyTimeline::face_boxes_used, "(W,) int64: of those, how many had a face box")
+      .def_readonly("faces_detected", &PyTimeline::faces_detected,
+                    "(W,) int64: of those boxes, how many the face detector found")
       .def_readonly("logits", &PyTimeline::logits, "(W, C) float32")
       .def_readonly("probs", &PyTimeline::probs, "(W, C) float32")
       .def_readonly("indices", &PyTimeline::indices, "(W,) int64: the most likely class of each window")
@@ -103,7 +107,7 @@ void add_timeline_method(py::class_<Model>& cls) {
       "timeline",
       [](const Model& self, const py::object& video, double window, double stride, const py::object& face_boxes,
          const py::object& body_box, std::size_t window_frames, std::size_t stride_frames, double frame_rate,
-         const TextHead* head, const py::object& progress) {
+         const TextHead* head, const py::object& progress, const FaceDetector* face_detector) {
         const std::string path = py::str(py::module_::import("os").attr("fspath")(video));
         const ClipBoxes boxes = boxes_from_py(path, face_boxes, body_box);
         TimelineOptions o;
@@ -113,6 +117,7 @@ void add_timeline_method(py::class_<Model>& cls) {
         o.stride_frames = stride_frames;
         o.frame_rate = frame_rate;
         o.head = head;
+        o.face_detector = face_detector;
         // After each window: the Python callback, and Ctrl-C (signals are
         // only seen with the GIL held; a long video must stay interruptible).
         auto on_window = [&](std::size_t done, std::size_t total) {
@@ -130,6 +135,7 @@ void add_timeline_method(py::class_<Model>& cls) {
       py::arg("video"), py::arg("window") = 4.0, py::arg("stride") = 2.0, py::arg("face_boxes") = py::none(),
       py::arg("body_box") = py::none(), py::kw_only(), py::arg("window_frames") = 0, py::arg("stride_frames") = 0,
       py::arg("frame_rate") = 0.0, py::arg("head") = py::none(), py::arg("progress") = py::none(),
+      py::arg("face_detector") = py::none(),
       R"doc(Classifies a long video window by window: windows of `window` seconds every
 `stride` seconds (or window_frames / stride_frames frames when given), each
 classified as a clip of its own, exactly as classify_folder would classify
@@ -142,6 +148,7 @@ frame_rate: frames per second (0: the one the file states).
 face_boxes / body_box: as in load_clip (face boxes keyed by frame index,
 "0", "17", ..., for a file, by file name for a folder; the body box applies
 to every frame).
+face_detector: a FaceDetector for frames without a face box (as in load_clip).
 head: a TextHead of this model (default: the learned prompts).
 progress: called as progress(done, total) after each window.
 Returns a Timeline: one row per window (starts, ends, labels, probs, ...).)doc");

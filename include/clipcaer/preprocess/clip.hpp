@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "clipcaer/core/error.hpp"
 #include "clipcaer/core/tensor.hpp"
 #include "clipcaer/core/thread_pool.hpp"
+#include "clipcaer/detect/face_detector.hpp"
 #include "clipcaer/io/boxes.hpp"
 #include "clipcaer/io/frame_folder.hpp"
 #include "clipcaer/io/image.hpp"
@@ -36,6 +38,8 @@ struct Clip {
   std::vector<std::size_t> indices;  // chosen frame of each segment, into the sorted frame list
   std::vector<std::string> files;   // its file name (a video's: the frame index; "" for unnamed in-memory frames)
   std::size_t face_boxes_used = 0;  // segments whose face came from a box (others: whole frame)
+  std::size_t faces_detected = 0;   // of those, segments whose box the face detector found
+  std::vector<std::optional<Box>> face_boxes;  // each segment's face box (a file's or the detector's); none: whole frame
   bool body_box_used = false;
 };
 
@@ -66,11 +70,24 @@ inline void frame_tensors(const ImageView& view, const Box* face_box, const Box*
   }
 }
 
+// The face box of a frame: the one from the box file, else (with a
+// detector) the largest face it finds, kept in `found`; null: none.
+inline const Box* frame_face_box(const ImageView& view, const Box* from_file, const FaceDetector* detector,
+                                 std::optional<Box>& found, const std::string& label) {
+  if (from_file || !detector) return from_file;
+  try {
+    found = detector->find_face(view);
+  } catch (const Error& e) {
+    throw Error(e.code(), label + ": " + e.what());
+  }
+  return found ? &*found : nullptr;
+}
+
 // frame(i) -> ImageView (or an object with .view()) of frame i; `names[i]` its file name.
 template <class FrameSource>
 Clip build_clip(std::size_t num_frames, const std::vector<std::string>& names, FrameSource&& frame,
                 const ClipBoxes& boxes, std::size_t num_segments, std::size_t size, ThreadPool* pool,
-                const std::string& where) {
+                const std::string& where, const FaceDetector* detector) {
   check_clip_args(num_segments, size);
   Clip clip;
   clip.indices = preprocess::sample_frame_indices(num_frames, num_segments);
@@ -91,7 +108,7 @@ Clip build_clip(std::size_t num_frames, const std::vector<std::string>& names, F
     auto it = boxes.faces.find(names[f]);
     if (it != boxes.faces.end()) face_box[f] = &it->second;
   }
-  for (std::size_t f : clip.indices) clip.face_boxes_used += face_box[f] ? 1 : 0;
+  std::vector<std::optional<Box>> detected(unique.size());
 
   const std::size_t per_image = 3 * size * size;
   auto work = [&](std::size_t u) {
@@ -99,9 +116,10 @@ Clip build_clip(std::size_t num_frames, const std::vector<std::string>& names, F
     const auto& source = frame(f);
     std::size_t first_seg = 0;
     while (clip.indices[first_seg] != f) ++first_seg;
-    const std::string label = names.empty() ? "frame " + std::to_string(f) : "frame '" + names[f] + "'";
-    frame_tensors(source.view(), face_box[f], body, size, clip.faces.data() + first_seg * per_image,
-                  clip.frames.data() + first_seg * per_image, label + where);
+    const std::string label = (names.empty() ? "frame " + std::to_string(f) : "frame '" + names[f] + "'") + where;
+    const Box* face = frame_face_box(source.view(), face_box[f], detector, detected[u], label);
+    frame_tensors(source.view(), face, body, size, clip.faces.data() + first_seg * per_image,
+                  clip.frames.data() + first_seg * per_image, label);
     for (std::size_t s = first_seg + 1; s < num_segments; ++s) {
       if (clip.indices[s] != f) continue;
       std::memcpy(clip.faces.data() + s * per_image, clip.faces.data() + first_seg * per_image,
@@ -114,6 +132,14 @@ Clip build_clip(std::size_t num_frames, const std::vector<std::string>& names, F
     pool->parallel_for(unique.size(), work);
   else
     for (std::size_t u = 0; u < unique.size(); ++u) work(u);
+  clip.face_boxes.reserve(num_segments);
+  for (std::size_t f : clip.indices) {
+    const std::size_t u = static_cast<std::size_t>(std::lower_bound(unique.begin(), unique.end(), f) - unique.begin());
+    if (face_box[f]) clip.face_boxes.push_back(*face_box[f]);
+    else clip.face_boxes.push_back(detected[u]);
+    clip.face_boxes_used += clip.face_boxes.back() ? 1 : 0;
+    clip.faces_detected += !face_box[f] && detected[u] ? 1 : 0;
+  }
   return clip;
 }
 
@@ -129,7 +155,8 @@ struct ViewHolder {
 // looked up by frame index in decimal ("0", "1", ...). The decoder runs on
 // the pool's thread count (one thread without a pool).
 inline Clip load_video_clip(const std::string& video_path, const ClipBoxes& boxes = {},
-                            std::size_t num_segments = 16, std::size_t size = 224, ThreadPool* pool = nullptr) {
+                            std::size_t num_segments = 16, std::size_t size = 224, ThreadPool* pool = nullptr,
+                            const FaceDetector* detector = nullptr) {
   detail::check_clip_args(num_segments, size);
   io::VideoFrames video = io::read_video_frames(video_path, [&](std::size_t n) {
     return preprocess::sample_frame_indices(n, num_segments);
@@ -138,29 +165,32 @@ inline Clip load_video_clip(const std::string& video_path, const ClipBoxes& boxe
   for (std::size_t i = 0; i < names.size(); ++i) names[i] = io::video_frame_name(i);
   auto view = [&](std::size_t i) { return detail::ViewHolder{video.frames.at(i).view()}; };
   return detail::build_clip(video.num_frames, names, view, boxes, num_segments, size, pool,
-                            " of '" + video_path + "'");
+                            " of '" + video_path + "'", detector);
 }
 
 // The clip at `path`: a folder of frames, or a video file (load_video_clip).
 // From a folder: its JPEG/PNG/BMP files sorted by name, num_segments of them
 // chosen by the official test rule, each turned into a size x size face crop
 // and context frame. Face boxes are looked up by frame file name in
-// `boxes.faces`; `boxes.body` is the clip's body box.
+// `boxes.faces`; `boxes.body` is the clip's body box. With a `detector`, a
+// chosen frame without a face box gets the largest face it finds there
+// (FaceDetector; a frame where it finds none keeps the whole frame).
 inline Clip load_clip(const std::string& path, const ClipBoxes& boxes = {}, std::size_t num_segments = 16,
-                      std::size_t size = 224, ThreadPool* pool = nullptr) {
+                      std::size_t size = 224, ThreadPool* pool = nullptr, const FaceDetector* detector = nullptr) {
   detail::check_clip_args(num_segments, size);
   std::error_code ec;
   if (std::filesystem::is_regular_file(path, ec)) {
     require(!io::is_image_file_name(path), ErrorCode::invalid_argument, "'", path,
             "' is an image, not a folder of frames or a video (to classify one picture, put it in a folder of its "
             "own: a one-frame clip)");
-    return load_video_clip(path, boxes, num_segments, size, pool);
+    return load_video_clip(path, boxes, num_segments, size, pool, detector);
   }
   const std::vector<std::string> names = io::list_frame_files(path);
   std::string dir = path;
   if (!dir.empty() && dir.back() != '/') dir += '/';
   auto decode = [&](std::size_t i) { return io::read_image(dir + names[i]); };
-  return detail::build_clip(names.size(), names, decode, boxes, num_segments, size, pool, " of '" + path + "'");
+  return detail::build_clip(names.size(), names, decode, boxes, num_segments, size, pool, " of '" + path + "'",
+                            detector);
 }
 
 // The same from the clip's frames in memory, in clip order (the folder
@@ -168,7 +198,7 @@ inline Clip load_clip(const std::string& path, const ClipBoxes& boxes = {}, std:
 // the keys of `boxes.faces`; face boxes need them.
 inline Clip load_clip(const std::vector<Image>& frames, const std::vector<std::string>& frame_names,
                       const ClipBoxes& boxes = {}, std::size_t num_segments = 16, std::size_t size = 224,
-                      ThreadPool* pool = nullptr) {
+                      ThreadPool* pool = nullptr, const FaceDetector* detector = nullptr) {
   detail::check_clip_args(num_segments, size);
   require(!frames.empty(), ErrorCode::invalid_argument, "load_clip: no frames given");
   require(frame_names.empty() || frame_names.size() == frames.size(), ErrorCode::invalid_argument, "load_clip: ",
@@ -178,7 +208,7 @@ inline Clip load_clip(const std::vector<Image>& frames, const std::vector<std::s
   for (std::size_t i = 0; i < frames.size(); ++i)
     require(!frames[i].empty(), ErrorCode::invalid_argument, "load_clip: frame ", i, " is empty");
   auto view = [&](std::size_t i) { return detail::ViewHolder{frames[i].view()}; };
-  return detail::build_clip(frames.size(), frame_names, view, boxes, num_segments, size, pool, "");
+  return detail::build_clip(frames.size(), frame_names, view, boxes, num_segments, size, pool, "", detector);
 }
 
 }  // namespace clipcaer
