@@ -42,7 +42,7 @@ typedef enum clipcaer_status {
   CLIPCAER_ERR_UNSUPPORTED = 5,
   CLIPCAER_ERR_INTERNAL = 6,
   CLIPCAER_ERR_OUT_OF_MEMORY = 7,
-  CLIPCAER_ERR_INVALID_HANDLE = 8,   /* NULL, freed or foreign model handle */
+  CLIPCAER_ERR_INVALID_HANDLE = 8,   /* NULL, freed or foreign model or face detector handle */
   CLIPCAER_ERR_BUFFER_TOO_SMALL = 9, /* an output capacity below what the call writes */
   CLIPCAER_ERR_CANCELLED = 10        /* a callback asked to stop (clipcaer_classify_video_timeline) */
 } clipcaer_status;
@@ -135,6 +135,52 @@ CLIPCAER_API clipcaer_status clipcaer_classify_folder(const clipcaer_model* mode
                                                       float* logits, float* probs, size_t capacity,
                                                       size_t* top_index);
 
+/* A face detector for frames that have no face box (videos without the data
+ * set's box files): OpenCV's trained face cascades (Debian's opencv-data),
+ * the frontal one first, then the profile one on the frame and its mirror
+ * image; the largest face found is used. Immutable once opened: any number of
+ * threads may use one detector at once. See docs/inputs.md "Face detection". */
+typedef struct clipcaer_face_detector clipcaer_face_detector;
+
+/* Options for clipcaer_face_detector_open; fill with clipcaer_face_detector_params_init. */
+typedef struct clipcaer_face_detector_params {
+  size_t struct_size;          /* sizeof(clipcaer_face_detector_params), for forward compatibility */
+  const char* cascade;         /* frontal-face cascade file; NULL: opencv-data's haarcascade_frontalface_alt2.xml */
+  const char* profile_cascade; /* profile cascade file; NULL: opencv-data's haarcascade_profileface.xml */
+  int profiles;                /* nonzero (default): try the profile cascade when no frontal face is found */
+  double scale_factor;         /* window growth between scales, > 1 (default 1.1) */
+  int min_neighbors;           /* detections a face needs around it (default 3) */
+  double min_face;             /* smallest face searched, a fraction of the frame's shorter side (default 1/12) */
+} clipcaer_face_detector_params;
+
+CLIPCAER_API void clipcaer_face_detector_params_init(clipcaer_face_detector_params* params);
+
+/* Loads the cascades; params may be NULL (defaults). A missing cascade file
+ * gives CLIPCAER_ERR_FILE_NOT_FOUND and a message saying how to install it. */
+CLIPCAER_API clipcaer_status clipcaer_face_detector_open(const clipcaer_face_detector_params* params,
+                                                         clipcaer_face_detector** out);
+
+CLIPCAER_API void clipcaer_face_detector_free(clipcaer_face_detector* detector);
+
+/* The largest face in an 8-bit RGB picture (rows of `stride` bytes, >= 3 *
+ * width): *found = 1 and box = {left, upper, right, lower} in pixels, or
+ * *found = 0 (box untouched) when there is none. */
+CLIPCAER_API clipcaer_status clipcaer_face_detector_find(const clipcaer_face_detector* detector,
+                                                         const unsigned char* rgb, size_t width, size_t height,
+                                                         size_t stride, double box[4], int* found);
+
+/* clipcaer_classify_folder, where chosen frames without a face box (from
+ * face_boxes_json) get the largest face the detector finds; detector may be
+ * NULL (then exactly clipcaer_classify_folder). faces_detected (may be NULL):
+ * how many of the T frames the model saw got their face box from the
+ * detector. */
+CLIPCAER_API clipcaer_status clipcaer_classify_folder_detect(const clipcaer_model* model, const char* frames_dir,
+                                                             const char* face_boxes_json,
+                                                             const char* body_boxes_json,
+                                                             const clipcaer_face_detector* detector, float* logits,
+                                                             float* probs, size_t capacity, size_t* top_index,
+                                                             size_t* faces_detected);
+
 /* One window of a timeline, as clipcaer_classify_video_timeline hands it to
  * on_window. The pointers are valid during that call only. */
 typedef struct clipcaer_timeline_window {
@@ -152,6 +198,8 @@ typedef struct clipcaer_timeline_window {
   size_t top_index;      /* the most likely class */
   const size_t* frames;  /* the num_frames (T) video frames the model saw */
   size_t num_frames;
+  size_t face_boxes_used; /* of those frames, how many had a face box (a file's or the detector's) */
+  size_t faces_detected;  /* of those boxes, how many the face detector found */
 } clipcaer_timeline_window;
 
 /* Options for clipcaer_classify_video_timeline; fill with clipcaer_timeline_params_init. */
@@ -170,6 +218,10 @@ typedef struct clipcaer_timeline_params {
    * must be decoded twice. May be NULL. */
   int (*on_progress)(size_t done, size_t total, void* user);
   void* user;            /* passed to both callbacks */
+  /* Finds the face of frames without a face box; NULL: whole frames. Added
+   * after 0.1.0: callers built against an older header pass a smaller
+   * struct_size and get none. */
+  const clipcaer_face_detector* face_detector;
 } clipcaer_timeline_params;
 
 CLIPCAER_API void clipcaer_timeline_params_init(clipcaer_timeline_params* params);

@@ -2,6 +2,7 @@
 // turns any exception into a status code plus a thread-local message.
 #include "clipcaer.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <mutex>
@@ -9,6 +10,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "clipcaer/detect/face_detector.hpp"
 #include "clipcaer/io/box_index.hpp"
 #include "clipcaer/model.hpp"
 #include "clipcaer/preprocess/clip.hpp"
@@ -22,6 +24,11 @@ struct clipcaer_model {
   std::string device;  // model.device(), kept for clipcaer_model_device's pointer
 };
 
+struct clipcaer_face_detector {
+  explicit clipcaer_face_detector(const clipcaer::FaceDetectorOptions& o) : detector(o) {}
+  clipcaer::FaceDetector detector;
+};
+
 namespace {
 
 thread_local std::string last_error;
@@ -30,6 +37,10 @@ thread_local std::string last_error;
 std::mutex registry_mutex;
 std::unordered_set<const clipcaer_model*>& registry() {
   static std::unordered_set<const clipcaer_model*> live;
+  return live;
+}
+std::unordered_set<const clipcaer_face_detector*>& detector_registry() {
+  static std::unordered_set<const clipcaer_face_detector*> live;
   return live;
 }
 
@@ -85,6 +96,20 @@ clipcaer_status with_model(const clipcaer_model* m, F&& body) noexcept {
     }
     return body(m->model);
   });
+}
+
+// The detector behind a handle (NULL allowed: no detector); a freed or
+// foreign pointer is an error, reported as CLIPCAER_ERR_INVALID_HANDLE.
+struct BadDetector {
+  std::string message;
+};
+const clipcaer::FaceDetector* detector_of(const clipcaer_face_detector* d) {
+  if (!d) return nullptr;
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  if (!detector_registry().count(d))
+    throw BadDetector{"face detector handle is not a live detector (already freed, or not from "
+                      "clipcaer_face_detector_open)"};
+  return &d->detector;
 }
 
 template <class T>
@@ -308,12 +333,112 @@ clipcaer_status clipcaer_classify_clips(const clipcaer_model* model, const float
 clipcaer_status clipcaer_classify_folder(const clipcaer_model* model, const char* frames_dir,
                                          const char* face_boxes_json, const char* body_boxes_json, float* logits,
                                          float* probs, size_t capacity, size_t* top_index) {
-  return with_model(model, [&](const clipcaer::Model& m) {
+  return clipcaer_classify_folder_detect(model, frames_dir, face_boxes_json, body_boxes_json, nullptr, logits, probs,
+                                         capacity, top_index, nullptr);
+}
+
+clipcaer_status clipcaer_classify_folder_detect(const clipcaer_model* model, const char* frames_dir,
+                                                const char* face_boxes_json, const char* body_boxes_json,
+                                                const clipcaer_face_detector* detector, float* logits, float* probs,
+                                                size_t capacity, size_t* top_index, size_t* faces_detected) {
+  return with_model(model, [&](const clipcaer::Model& m) -> clipcaer_status {
+    const clipcaer::FaceDetector* d = nullptr;
+    try {
+      d = detector_of(detector);
+    } catch (const BadDetector& e) {
+      return fail(CLIPCAER_ERR_INVALID_HANDLE, e.message);
+    }
     require_out(frames_dir, "frames_dir");
     if (clipcaer_status st = check_capacity(m, 1, logits, probs, capacity)) return st;
     const clipcaer::io::BoxIndex boxes(face_boxes_json ? face_boxes_json : "", body_boxes_json ? body_boxes_json : "");
-    clipcaer::Clip clip = clipcaer::load_clip(frames_dir, boxes.lookup({frames_dir}), m.num_frames(), m.image_size());
+    clipcaer::Clip clip =
+        clipcaer::load_clip(frames_dir, boxes.lookup({frames_dir}), m.num_frames(), m.image_size(), nullptr, d);
     write_predictions({m.classify_clip(clip.faces, clip.frames)}, m.num_classes(), logits, probs, top_index);
+    if (faces_detected) *faces_detected = clip.faces_detected;
+    return CLIPCAER_OK;
+  });
+}
+
+void clipcaer_face_detector_params_init(clipcaer_face_detector_params* params) {
+  if (!params) return;
+  const clipcaer::FaceDetectorOptions defaults;
+  *params = clipcaer_face_detector_params{};
+  params->struct_size = sizeof(clipcaer_face_detector_params);
+  params->profiles = defaults.profiles ? 1 : 0;
+  params->scale_factor = defaults.scale_factor;
+  params->min_neighbors = defaults.min_neighbors;
+  params->min_face = defaults.min_face;
+}
+
+clipcaer_status clipcaer_face_detector_open(const clipcaer_face_detector_params* params,
+                                            clipcaer_face_detector** out) {
+  return guard([&]() -> clipcaer_status {
+    require_out(out, "out");
+    *out = nullptr;
+    clipcaer_face_detector_params p;
+    clipcaer_face_detector_params_init(&p);
+    if (params) {
+      if (params->struct_size < sizeof(clipcaer_face_detector_params))
+        return fail(CLIPCAER_ERR_INVALID_ARGUMENT, "params->struct_size is " + std::to_string(params->struct_size) +
+                                                       "; call clipcaer_face_detector_params_init first");
+      p = *params;
+    }
+    clipcaer::FaceDetectorOptions o;
+    if (p.cascade) o.cascades = {p.cascade};
+    if (p.profile_cascade) o.profile_cascades = {p.profile_cascade};
+    o.profiles = p.profiles != 0;
+    o.scale_factor = p.scale_factor;
+    o.min_neighbors = p.min_neighbors;
+    o.min_face = p.min_face;
+    auto* d = new clipcaer_face_detector(o);
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    detector_registry().insert(d);
+    *out = d;
+    return CLIPCAER_OK;
+  });
+}
+
+void clipcaer_face_detector_free(clipcaer_face_detector* detector) {
+  if (!detector) return;
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    if (!detector_registry().erase(detector)) return;  // freed twice or foreign: ignore
+  }
+  delete detector;
+}
+
+clipcaer_status clipcaer_face_detector_find(const clipcaer_face_detector* detector, const unsigned char* rgb,
+                                            size_t width, size_t height, size_t stride, double box[4], int* found) {
+  return guard([&]() -> clipcaer_status {
+    const clipcaer::FaceDetector* d = nullptr;
+    try {
+      d = detector_of(detector);
+    } catch (const BadDetector& e) {
+      return fail(CLIPCAER_ERR_INVALID_HANDLE, e.message);
+    }
+    if (!d) return fail(CLIPCAER_ERR_INVALID_HANDLE, "face detector handle is NULL");
+    require_out(rgb, "rgb");
+    require_out(box, "box");
+    require_out(found, "found");
+    *found = 0;
+    if (width == 0 || height == 0)
+      return fail(CLIPCAER_ERR_INVALID_ARGUMENT,
+                  "the picture is empty (" + std::to_string(width) + "x" + std::to_string(height) + ")");
+    if (width > clipcaer::kMaxImageSide || height > clipcaer::kMaxImageSide ||
+        width * height > clipcaer::kMaxImagePixels)
+      return fail(CLIPCAER_ERR_INVALID_ARGUMENT,
+                  "the picture's size " + std::to_string(width) + "x" + std::to_string(height) + " is beyond the limit");
+    if (stride < 3 * width)
+      return fail(CLIPCAER_ERR_INVALID_ARGUMENT, "stride " + std::to_string(stride) + " is below 3 * width (" +
+                                                     std::to_string(3 * width) + ")");
+    const auto face = d->find_face(clipcaer::ImageView{rgb, width, height, stride});
+    if (face) {
+      box[0] = face->left;
+      box[1] = face->upper;
+      box[2] = face->right;
+      box[3] = face->lower;
+      *found = 1;
+    }
     return CLIPCAER_OK;
   });
 }
@@ -336,10 +461,12 @@ clipcaer_status clipcaer_classify_video_timeline(const clipcaer_model* model, co
     clipcaer_timeline_params p;
     clipcaer_timeline_params_init(&p);
     if (params) {  // fields added later must be read only when struct_size covers them (as model_params does)
-      if (params->struct_size < sizeof(clipcaer_timeline_params))
+      if (params->struct_size < offsetof(clipcaer_timeline_params, face_detector))
         return fail(CLIPCAER_ERR_INVALID_ARGUMENT, "params->struct_size is " + std::to_string(params->struct_size) +
                                                        "; call clipcaer_timeline_params_init first");
-      p = *params;
+      // An older caller's struct ends before face_detector: copy what it has.
+      std::memcpy(&p, params, std::min(params->struct_size, sizeof(clipcaer_timeline_params)));
+      p.struct_size = sizeof(clipcaer_timeline_params);
     }
     clipcaer::TimelineOptions o;
     o.window_seconds = p.window_seconds;
@@ -347,6 +474,11 @@ clipcaer_status clipcaer_classify_video_timeline(const clipcaer_model* model, co
     o.window_frames = p.window_frames;
     o.stride_frames = p.stride_frames;
     o.frame_rate = p.frame_rate;
+    try {
+      o.face_detector = detector_of(p.face_detector);
+    } catch (const BadDetector& e) {
+      return fail(CLIPCAER_ERR_INVALID_HANDLE, e.message);
+    }
     const clipcaer::io::BoxIndex boxes(face_boxes_json ? face_boxes_json : "", body_boxes_json ? body_boxes_json : "");
     clipcaer::Timeline t;
     try {
@@ -364,7 +496,7 @@ clipcaer_status clipcaer_classify_video_timeline(const clipcaer_model* model, co
       const clipcaer_timeline_window cw{k, t.windows.size(), w.first_frame, w.end_frame, w.start_seconds,
                                         w.end_seconds, t.num_frames, t.frame_rate, m.num_classes(),
                                         w.prediction.logits.data(), w.prediction.probs.data(), w.prediction.index,
-                                        w.frames.data(), w.frames.size()};
+                                        w.frames.data(), w.frames.size(), w.face_boxes_used, w.faces_detected};
       if (p.on_window(&cw, p.user) != 0) return fail(CLIPCAER_ERR_CANCELLED, "cancelled by on_window");
     }
     return CLIPCAER_OK;

@@ -44,7 +44,7 @@ static void* worker(void* arg) {
 /* What the timeline callbacks saw. */
 typedef struct {
   size_t windows, progress_calls, stop_at;
-  size_t first[8], end[8], top[8], num_frames[8];
+  size_t first[8], end[8], top[8], num_frames[8], faces_detected[8];
   float logits[8][64];
 } timeline_log;
 
@@ -55,6 +55,8 @@ static int on_window(const clipcaer_timeline_window* w, void* user) {
   log->end[w->index] = w->end_frame;
   log->top[w->index] = w->top_index;
   log->num_frames[w->index] = w->num_frames;
+  log->faces_detected[w->index] = w->faces_detected;
+  if (w->faces_detected > w->face_boxes_used || w->face_boxes_used > w->num_frames) return 1;
   memcpy(log->logits[w->index], w->logits, w->num_classes * sizeof(float));
   ++log->windows;
   return log->stop_at != 0 && log->windows == log->stop_at;
@@ -131,6 +133,97 @@ static void test_timeline(clipcaer_model* m, const char* video, const char* fold
         CLIPCAER_ERR_FILE_NOT_FOUND);
   CHECK(clipcaer_classify_video_timeline(NULL, video, NULL, NULL, NULL) == CLIPCAER_ERR_INVALID_HANDLE);
   clipcaer_timeline_params_init(NULL); /* harmless */
+}
+
+/* The face detector: a bright square found by the tests' square cascade
+ * (tests/fixtures/square_cascade.xml, beside the model fixture), its errors,
+ * handles, and classify_folder / timelines with it. */
+static void test_face_detector(clipcaer_model* m, const char* clip_dir, const char* video) {
+  clipcaer_face_detector_params fp;
+  clipcaer_face_detector* d = NULL;
+  clipcaer_timeline_params tp;
+  timeline_log log;
+  char cascade[4096];
+  const char* slash = strrchr(model_path, '/');
+  unsigned char* rgb = (unsigned char*)calloc(3 * 160 * 120, 1);
+  double box[4] = {-1, -1, -1, -1};
+  int found = -1;
+  size_t x, y, top = 0, top2 = 0, detected = 99;
+  float a[64], b[64];
+
+  snprintf(cascade, sizeof cascade, "%.*s/square_cascade.xml", slash ? (int)(slash - model_path) : 1,
+           slash ? model_path : ".");
+  clipcaer_face_detector_params_init(&fp);
+  CHECK(fp.struct_size == sizeof fp && fp.profiles == 1 && fp.scale_factor == 1.1 && fp.min_neighbors == 3);
+  fp.cascade = cascade;
+  fp.profiles = 0;
+  fp.min_face = 0;
+  CHECK(clipcaer_face_detector_open(&fp, &d) == CLIPCAER_OK && d != NULL);
+  for (y = 40; y < 80; ++y) /* a 40 x 40 square at (60, 40) */
+    for (x = 60; x < 100; ++x) rgb[3 * (160 * y + x)] = rgb[3 * (160 * y + x) + 1] = rgb[3 * (160 * y + x) + 2] = 230;
+  for (x = 0; x < 3 * 160 * 120; x += 7) rgb[x] = (unsigned char)(rgb[x] ? rgb[x] : x % 31); /* some texture */
+  CHECK(clipcaer_face_detector_find(d, rgb, 160, 120, 3 * 160, box, &found) == CLIPCAER_OK && found == 1);
+  CHECK(fabs((box[0] + box[2]) / 2 - 80) <= 4 && fabs((box[1] + box[3]) / 2 - 60) <= 4 && box[2] - box[0] > 50);
+  memset(rgb, 0, 3 * 160 * 120);
+  CHECK(clipcaer_face_detector_find(d, rgb, 160, 120, 3 * 160, box, &found) == CLIPCAER_OK && found == 0);
+  CHECK(clipcaer_face_detector_find(d, rgb, 160, 120, 100, box, &found) == CLIPCAER_ERR_INVALID_ARGUMENT);
+  CHECK(error_mentions("stride 100"));
+  CHECK(clipcaer_face_detector_find(d, rgb, 0, 120, 480, box, &found) == CLIPCAER_ERR_INVALID_ARGUMENT);
+  CHECK(clipcaer_face_detector_find(d, NULL, 160, 120, 480, box, &found) == CLIPCAER_ERR_INVALID_ARGUMENT);
+  CHECK(clipcaer_face_detector_find(d, rgb, 160, 120, 480, NULL, &found) == CLIPCAER_ERR_INVALID_ARGUMENT);
+  CHECK(clipcaer_face_detector_find(NULL, rgb, 160, 120, 480, box, &found) == CLIPCAER_ERR_INVALID_HANDLE);
+  CHECK(clipcaer_face_detector_find((clipcaer_face_detector*)rgb, rgb, 160, 120, 480, box, &found) ==
+        CLIPCAER_ERR_INVALID_HANDLE);
+
+  /* a clip folder: without a detector the same as classify_folder */
+  CHECK(clipcaer_classify_folder(m, clip_dir, NULL, NULL, a, NULL, 64, &top) == CLIPCAER_OK);
+  CHECK(clipcaer_classify_folder_detect(m, clip_dir, NULL, NULL, NULL, b, NULL, 64, &top2, &detected) == CLIPCAER_OK);
+  CHECK(memcmp(a, b, C * sizeof(float)) == 0 && top == top2 && detected == 0);
+  CHECK(clipcaer_classify_folder_detect(m, clip_dir, NULL, NULL, d, b, NULL, 64, &top2, &detected) == CLIPCAER_OK);
+  CHECK(detected <= T && (detected > 0 || memcmp(a, b, C * sizeof(float)) == 0));
+  CHECK(clipcaer_classify_folder_detect(m, clip_dir, NULL, NULL, (clipcaer_face_detector*)rgb, b, NULL, 64, &top2,
+                                        NULL) == CLIPCAER_ERR_INVALID_HANDLE);
+  CHECK(error_mentions("not a live detector"));
+
+  /* a timeline with it, also from a caller whose params end before face_detector */
+  if (video) {
+    clipcaer_timeline_params_init(&tp);
+    CHECK(tp.face_detector == NULL);
+    tp.window_frames = 20;
+    tp.stride_frames = 10;
+    tp.on_window = on_window;
+    tp.user = &log;
+    tp.face_detector = d;
+    memset(&log, 0, sizeof log);
+    CHECK(clipcaer_classify_video_timeline(m, video, NULL, NULL, &tp) == CLIPCAER_OK && log.windows == 3);
+    tp.struct_size = offsetof(clipcaer_timeline_params, face_detector);
+    tp.face_detector = (clipcaer_face_detector*)rgb; /* beyond struct_size: never read */
+    memset(&log, 0, sizeof log);
+    CHECK(clipcaer_classify_video_timeline(m, video, NULL, NULL, &tp) == CLIPCAER_OK && log.windows == 3);
+    CHECK(log.faces_detected[0] == 0);
+    tp.struct_size = sizeof tp;
+    CHECK(clipcaer_classify_video_timeline(m, video, NULL, NULL, &tp) == CLIPCAER_ERR_INVALID_HANDLE);
+  }
+
+  clipcaer_face_detector_free(d);
+  clipcaer_face_detector_free(d); /* twice: ignored */
+  clipcaer_face_detector_free(NULL);
+  CHECK(clipcaer_face_detector_find(d, rgb, 160, 120, 480, box, &found) == CLIPCAER_ERR_INVALID_HANDLE);
+
+  /* open errors */
+  fp.cascade = "/nonexistent/cascade.xml";
+  CHECK(clipcaer_face_detector_open(&fp, &d) == CLIPCAER_ERR_FILE_NOT_FOUND && d == NULL);
+  CHECK(error_mentions("/nonexistent/cascade.xml"));
+  fp.cascade = model_path; /* not XML */
+  CHECK(clipcaer_face_detector_open(&fp, &d) == CLIPCAER_ERR_FORMAT && d == NULL);
+  fp.cascade = cascade;
+  fp.scale_factor = 0.5;
+  CHECK(clipcaer_face_detector_open(&fp, &d) == CLIPCAER_ERR_INVALID_ARGUMENT && error_mentions("scale factor"));
+  fp.struct_size = 4;
+  CHECK(clipcaer_face_detector_open(&fp, &d) == CLIPCAER_ERR_INVALID_ARGUMENT &&
+        error_mentions("clipcaer_face_detector_params_init"));
+  CHECK(clipcaer_face_detector_open(NULL, NULL) == CLIPCAER_ERR_INVALID_ARGUMENT);
+  free(rgb);
 }
 
 int main(int argc, char** argv) {
@@ -300,6 +393,7 @@ int main(int argc, char** argv) {
     CHECK(error_mentions("cannot open video"));
     test_timeline(m, argv[3], argv[2]);
   }
+  test_face_detector(m, argv[2], argc == 4 ? argv[3] : NULL);
 
   /* four threads on one model == serial */
   CHECK(clipcaer_classify_clip(m, clip, clip, T, logits, NULL, 64, &top) == CLIPCAER_OK);
