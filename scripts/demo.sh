@@ -19,6 +19,10 @@ and run:     build/bin/clipcaer classify --model clip_caer.safetensors CLIP_DIR_
 MSG
 build/bin/clipcaer classify --model "$model" --face-boxes examples/data/sample_clip/face_boxes.json \
   --body-boxes examples/data/sample_clip/body_boxes.json "$clip"
+echo
+echo "Without box files: the face found in each frame by OpenCV's face cascades (opencv-data);"
+echo "frames where none is found (the student looks down) use the whole frame:"
+build/bin/clipcaer classify --model "$model" --detect-faces "$clip"
 if build/bin/clipcaer --version | grep -q "^Video decoder: FFmpeg"; then
   echo
   echo "The same clip as a video file (frames decoded with FFmpeg; face boxes keyed by frame index):"

@@ -6,7 +6,8 @@
 // window's frames as the official loader chooses them from a clip, and its
 // prediction is exactly classify_clip's on those frames (bit for bit, tested).
 // The video is decoded once, keeping in memory only the frames of the windows
-// not yet classified; a frame that several overlapping windows choose goes
+// not yet classified (the pixels of those chosen since the last window, the
+// features of the others); a frame that several overlapping windows choose goes
 // through the image tower once (with a stride of half the window and T = 16,
 // half of each window's frames are its predecessor's).
 #pragma once
@@ -24,6 +25,7 @@
 
 #include "clipcaer/core/error.hpp"
 #include "clipcaer/core/tensor.hpp"
+#include "clipcaer/core/thread_pool.hpp"
 #include "clipcaer/detect/face_detector.hpp"
 #include "clipcaer/io/boxes.hpp"
 #include "clipcaer/io/frame_folder.hpp"
@@ -90,7 +92,7 @@ class TimelinePass {
   // null for a video file (keyed by frame index).
   TimelinePass(const Model& model, const std::string& video, const std::vector<std::string>* names,
                const ClipBoxes& boxes, const TimelineOptions& options)
-      : model_(model), video_(video), names_(names), boxes_(boxes), options_(options) {
+      : model_(model), video_(video), names_(names), boxes_(boxes), options_(options), pool_(model.threads()) {
     require(std::isfinite(options.frame_rate) && options.frame_rate >= 0, ErrorCode::invalid_argument,
             "frame_rate must be a positive number of frames per second (or 0: the video's), got ",
             options.frame_rate);
@@ -127,7 +129,7 @@ class TimelinePass {
       }
     }
     pending_.clear();
-    pending_images_.clear();
+    pending_frames_.clear();
     features_.clear();
     face_source_.clear();
     next_ = 0;
@@ -137,21 +139,12 @@ class TimelinePass {
     return wanted;
   }
 
-  // Frame `index` decoded: preprocess it, then classify every window it completes.
+  // Frame `index` decoded: keep it, then classify every window it completes
+  // (its frames are preprocessed together, in parallel, just before).
   template <class Progress>
-  void take(std::size_t index, const Image& frame, Progress& progress) {
-    const std::size_t S = model_.image_size(), per_image = 3 * S * S;
-    const auto box = boxes_.faces.find(frame_name(index));
-    const Box* file_box = box == boxes_.faces.end() ? nullptr : &box->second;
-    const std::string label =
-        (names_ ? "frame '" + frame_name(index) + "'" : "frame " + frame_name(index)) + " of '" + video_ + "'";
-    std::optional<Box> found;
-    const Box* face_box = frame_face_box(frame.view(), file_box, options_.face_detector, found, label);
-    face_source_[index] = file_box ? FaceSource::file : found ? FaceSource::detector : FaceSource::none;
+  void take(std::size_t index, Image&& frame, Progress& progress) {
     pending_.push_back(index);
-    pending_images_.resize(pending_.size() * 2 * per_image);
-    float* face = pending_images_.data() + (pending_.size() - 1) * 2 * per_image;
-    frame_tensors(frame.view(), face_box, boxes_.body ? &*boxes_.body : nullptr, S, face, face + per_image, label);
+    pending_frames_.push_back(std::move(frame));
     auto& windows = timeline_.windows;
     while (next_ < windows.size() && windows[next_].frames.back() <= index) {
       classify_window(windows[next_]);
@@ -180,22 +173,38 @@ class TimelinePass {
     return names_ ? (*names_)[index] : io::video_frame_name(index);
   }
 
-  // The image-tower features of frames decoded since the last window, both
-  // streams in one pass (more rows per GEMM than two).
+  // The image-tower features of frames decoded since the last window: their
+  // face crops and context frames made in parallel (face detection, where
+  // asked for, is the costly part), then both streams in one pass of the
+  // tower (more rows per GEMM than two).
   void encode_pending() {
     if (pending_.empty()) return;
-    const std::size_t n = pending_.size(), S = model_.image_size(), E = model_.embed_dim();
+    const std::size_t n = pending_.size(), S = model_.image_size(), E = model_.embed_dim(), per_image = 3 * S * S;
     Tensor images({2 * n, 3, S, S});
-    std::copy(pending_images_.begin(), pending_images_.end(), images.begin());
+    std::vector<FaceSource> sources(n, FaceSource::none);
+    pool_.parallel_for(n, [&](std::size_t i) {
+      const std::size_t index = pending_[i];
+      const auto box = boxes_.faces.find(frame_name(index));
+      const Box* file_box = box == boxes_.faces.end() ? nullptr : &box->second;
+      const std::string label =
+          (names_ ? "frame '" + frame_name(index) + "'" : "frame " + frame_name(index)) + " of '" + video_ + "'";
+      std::optional<Box> found;
+      const ImageView view = pending_frames_[i].view();
+      const Box* face_box = frame_face_box(view, file_box, options_.face_detector, found, label);
+      sources[i] = file_box ? FaceSource::file : found ? FaceSource::detector : FaceSource::none;
+      float* face = images.data() + 2 * i * per_image;
+      frame_tensors(view, face_box, boxes_.body ? &*boxes_.body : nullptr, S, face, face + per_image, label);
+    });
+    pending_frames_.clear();
     const Tensor encoded = model_.encode_images(images);
     for (std::size_t i = 0; i < n; ++i) {
       auto& [face, context] = features_[pending_[i]];
       face.assign(encoded.row(2 * i), encoded.row(2 * i) + E);
       context.assign(encoded.row(2 * i + 1), encoded.row(2 * i + 1) + E);
+      face_source_[pending_[i]] = sources[i];
     }
     timeline_.images_encoded += 2 * n;
     pending_.clear();
-    pending_images_.clear();
   }
 
   void classify_window(TimelineWindow& w) {
@@ -221,8 +230,9 @@ class TimelinePass {
   const TimelineOptions& options_;
   Timeline timeline_;
   std::map<std::size_t, std::size_t> last_use_;  // chosen frame -> last window that uses it
+  ThreadPool pool_;                              // preprocesses pending frames
   std::vector<std::size_t> pending_;             // decoded, not yet encoded
-  std::vector<float> pending_images_;            // theirs: face crop, context frame, next frame's, ...
+  std::vector<Image> pending_frames_;            // their pixels
   std::map<std::size_t, std::pair<std::vector<float>, std::vector<float>>> features_;  // frame -> face, context
   enum class FaceSource { none, file, detector };
   std::map<std::size_t, FaceSource> face_source_;  // frame -> where its face box came from
@@ -259,7 +269,7 @@ Timeline classify_video_timeline(const Model& model, const std::string& video_pa
   detail::TimelinePass pass(model, video_path, nullptr, boxes, options);
   io::visit_video_frames(
       video_path, [&](const io::VideoInfo& info) { return pass.start(info); },
-      [&](std::size_t i, Image&& frame) { pass.take(i, frame, progress); }, model.threads());
+      [&](std::size_t i, Image&& frame) { pass.take(i, std::move(frame), progress); }, model.threads());
   return pass.finish();
 }
 
