@@ -61,11 +61,18 @@ clipcaer_status status_of(clipcaer::ErrorCode code) {
   return CLIPCAER_ERR_INTERNAL;
 }
 
+// A handle that is not live: CLIPCAER_ERR_INVALID_HANDLE.
+struct InvalidHandle {
+  std::string message;
+};
+
 template <class F>
 clipcaer_status guard(F&& body) noexcept {
   try {
     last_error.clear();
     return body();
+  } catch (const InvalidHandle& e) {
+    return fail(CLIPCAER_ERR_INVALID_HANDLE, e.message);
   } catch (const clipcaer::Error& e) {
     return fail(status_of(e.code()), e.what());
   } catch (const std::bad_alloc&) {
@@ -100,15 +107,12 @@ clipcaer_status with_model(const clipcaer_model* m, F&& body) noexcept {
 
 // The detector behind a handle (NULL allowed: no detector); a freed or
 // foreign pointer is an error, reported as CLIPCAER_ERR_INVALID_HANDLE.
-struct BadDetector {
-  std::string message;
-};
 const clipcaer::FaceDetector* detector_of(const clipcaer_face_detector* d) {
   if (!d) return nullptr;
   std::lock_guard<std::mutex> lock(registry_mutex);
   if (!detector_registry().count(d))
-    throw BadDetector{"face detector handle is not a live detector (already freed, or not from "
-                      "clipcaer_face_detector_open)"};
+    throw InvalidHandle{"face detector handle is not a live detector (already freed, or not from "
+                        "clipcaer_face_detector_open)"};
   return &d->detector;
 }
 
@@ -342,12 +346,7 @@ clipcaer_status clipcaer_classify_folder_detect(const clipcaer_model* model, con
                                                 const clipcaer_face_detector* detector, float* logits, float* probs,
                                                 size_t capacity, size_t* top_index, size_t* faces_detected) {
   return with_model(model, [&](const clipcaer::Model& m) -> clipcaer_status {
-    const clipcaer::FaceDetector* d = nullptr;
-    try {
-      d = detector_of(detector);
-    } catch (const BadDetector& e) {
-      return fail(CLIPCAER_ERR_INVALID_HANDLE, e.message);
-    }
+    const clipcaer::FaceDetector* d = detector_of(detector);
     require_out(frames_dir, "frames_dir");
     if (clipcaer_status st = check_capacity(m, 1, logits, probs, capacity)) return st;
     const clipcaer::io::BoxIndex boxes(face_boxes_json ? face_boxes_json : "", body_boxes_json ? body_boxes_json : "");
@@ -410,12 +409,7 @@ void clipcaer_face_detector_free(clipcaer_face_detector* detector) {
 clipcaer_status clipcaer_face_detector_find(const clipcaer_face_detector* detector, const unsigned char* rgb,
                                             size_t width, size_t height, size_t stride, double box[4], int* found) {
   return guard([&]() -> clipcaer_status {
-    const clipcaer::FaceDetector* d = nullptr;
-    try {
-      d = detector_of(detector);
-    } catch (const BadDetector& e) {
-      return fail(CLIPCAER_ERR_INVALID_HANDLE, e.message);
-    }
+    const clipcaer::FaceDetector* d = detector_of(detector);
     if (!d) return fail(CLIPCAER_ERR_INVALID_HANDLE, "face detector handle is NULL");
     require_out(rgb, "rgb");
     require_out(box, "box");
@@ -474,11 +468,7 @@ clipcaer_status clipcaer_classify_video_timeline(const clipcaer_model* model, co
     o.window_frames = p.window_frames;
     o.stride_frames = p.stride_frames;
     o.frame_rate = p.frame_rate;
-    try {
-      o.face_detector = detector_of(p.face_detector);
-    } catch (const BadDetector& e) {
-      return fail(CLIPCAER_ERR_INVALID_HANDLE, e.message);
-    }
+    o.face_detector = detector_of(p.face_detector);
     const clipcaer::io::BoxIndex boxes(face_boxes_json ? face_boxes_json : "", body_boxes_json ? body_boxes_json : "");
     clipcaer::Timeline t;
     try {

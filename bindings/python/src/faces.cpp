@@ -21,11 +21,13 @@ py::tuple box_tuple(const detect::Rect& r) {
                         static_cast<double>(r.y + r.height));
 }
 
-// A (H, W) grey or (H, W, 3) RGB uint8 array -> grey picture.
-detect::GrayImage gray_from_py(const U8Array& a) {
-  if (a.ndim() == 3) return detect::to_gray(as_view(a, "image"));
+}  // namespace
+
+detect::GrayImage gray_from_py(const U8Array& a, bool allow_rgb) {
+  if (allow_rgb && a.ndim() == 3) return detect::to_gray(as_view(a, "image"));
   if (a.ndim() != 2 || a.shape(0) == 0 || a.shape(1) == 0)
-    throw Error(ErrorCode::invalid_argument, "image must be a non-empty uint8 array of shape (H, W) or (H, W, 3)");
+    throw Error(ErrorCode::invalid_argument, allow_rgb ? "image must be a non-empty uint8 array of shape (H, W) or (H, W, 3)"
+                                                       : "image must be a non-empty uint8 array of shape (H, W)");
   detect::GrayImage g;
   g.width = static_cast<int>(a.shape(1));
   g.height = static_cast<int>(a.shape(0));
@@ -33,7 +35,11 @@ detect::GrayImage gray_from_py(const U8Array& a) {
   return g;
 }
 
-}  // namespace
+py::array gray_to_py(const detect::GrayImage& g) {
+  py::array_t<std::uint8_t> out({g.height, g.width});
+  std::copy(g.pixels.begin(), g.pixels.end(), out.mutable_data());
+  return std::move(out);
+}
 
 void register_faces(py::module_& m) {
   py::class_<FaceDetector>(m, "FaceDetector",
@@ -115,7 +121,7 @@ min_face: the smallest face searched, as a fraction of the frame's shorter side.
           "detect",
           [](const detect::Cascade& c, const U8Array& image, double scale_factor, int min_neighbors,
              std::pair<int, int> min_size, std::pair<int, int> max_size) {
-            const detect::GrayImage g = gray_from_py(image);
+            const detect::GrayImage g = gray_from_py(image, true);
             detect::DetectParams p;
             p.scale_factor = scale_factor;
             p.min_neighbors = min_neighbors;

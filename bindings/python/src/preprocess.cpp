@@ -245,26 +245,12 @@ Returns (faces, frames): float32 arrays (num_segments, 3, size, size) in [0, 1].
       py::arg("image"), py::arg("box"), py::arg("size") = 224, "One frame's context-stream picture (uint8).");
   p.def(
       "to_gray",
-      [](const U8Array& img) {
-        detect::GrayImage g = detect::to_gray(as_view(img, "image"));
-        py::array_t<std::uint8_t> out({g.height, g.width});
-        std::copy(g.pixels.begin(), g.pixels.end(), out.mutable_data());
-        return out;
-      },
+      [](const U8Array& img) { return gray_to_py(detect::to_gray(as_view(img, "image"))); },
       py::arg("image"), "uint8 (H, W, 3) RGB -> (H, W) grey, as cv2.cvtColor(COLOR_RGB2GRAY) (the face detector's input).");
   p.def(
       "resize_gray_linear_exact",
       [](const U8Array& img, int width, int height) {
-        if (img.ndim() != 2 || img.shape(0) == 0 || img.shape(1) == 0)
-          throw Error(ErrorCode::invalid_argument, "image must be a non-empty uint8 array of shape (H, W)");
-        detect::GrayImage g;
-        g.width = static_cast<int>(img.shape(1));
-        g.height = static_cast<int>(img.shape(0));
-        g.pixels.assign(img.data(), img.data() + img.size());
-        const detect::GrayImage r = detect::resize_linear_exact(g, width, height);
-        py::array_t<std::uint8_t> out({r.height, r.width});
-        std::copy(r.pixels.begin(), r.pixels.end(), out.mutable_data());
-        return out;
+        return gray_to_py(detect::resize_linear_exact(gray_from_py(img, false), width, height));
       },
       py::arg("image"), py::arg("width"), py::arg("height"),
       "cv2.resize(INTER_LINEAR_EXACT) of a (H, W) grey picture (the face detector's image pyramid).");
