@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <string>
@@ -33,15 +34,40 @@ namespace {
 
 thread_local std::string last_error;
 
-// Live handles: a freed or foreign pointer is rejected instead of dereferenced.
-std::mutex registry_mutex;
-std::unordered_set<const clipcaer_model*>& registry() {
-  static std::unordered_set<const clipcaer_model*> live;
-  return live;
+// Live handles of one kind: a freed or foreign pointer is rejected instead of
+// dereferenced, and freeing one twice is harmless.
+template <class T>
+class Registry {
+ public:
+  T* add(std::unique_ptr<T> p) {  // owned by the set's caller from here on (freed by free())
+    std::lock_guard<std::mutex> lock(mutex_);
+    live_.insert(p.get());
+    return p.release();
+  }
+  bool contains(const T* p) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return live_.count(p) != 0;
+  }
+  void free(T* p) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!p || !live_.erase(p)) return;  // NULL, freed twice or foreign: ignore
+    }
+    delete p;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::unordered_set<const T*> live_;
+};
+
+Registry<clipcaer_model>& models() {
+  static Registry<clipcaer_model> r;
+  return r;
 }
-std::unordered_set<const clipcaer_face_detector*>& detector_registry() {
-  static std::unordered_set<const clipcaer_face_detector*> live;
-  return live;
+Registry<clipcaer_face_detector>& detectors() {
+  static Registry<clipcaer_face_detector> r;
+  return r;
 }
 
 clipcaer_status fail(clipcaer_status status, const std::string& message) {
@@ -86,8 +112,7 @@ clipcaer_status guard(F&& body) noexcept {
 
 void check_handle(const clipcaer_model* m) {
   if (!m) throw clipcaer::Error(clipcaer::ErrorCode::invalid_argument, "model handle is NULL");
-  std::lock_guard<std::mutex> lock(registry_mutex);
-  if (!registry().count(m))
+  if (!models().contains(m))
     throw clipcaer::Error(clipcaer::ErrorCode::invalid_argument,
                           "model handle is not a live model (already freed, or not from clipcaer_model_load)");
 }
@@ -109,8 +134,7 @@ clipcaer_status with_model(const clipcaer_model* m, F&& body) noexcept {
 // foreign pointer is an error, reported as CLIPCAER_ERR_INVALID_HANDLE.
 const clipcaer::FaceDetector* detector_of(const clipcaer_face_detector* d) {
   if (!d) return nullptr;
-  std::lock_guard<std::mutex> lock(registry_mutex);
-  if (!detector_registry().count(d))
+  if (!detectors().contains(d))
     throw InvalidHandle{"face detector handle is not a live detector (already freed, or not from "
                         "clipcaer_face_detector_open)"};
   return &d->detector;
@@ -223,22 +247,12 @@ clipcaer_status clipcaer_model_load(const char* path, const clipcaer_model_param
       if (params->struct_size >= offsetof(clipcaer_model_params, device) + sizeof(params->device) && params->device)
         o.device = params->device;
     }
-    auto* m = new clipcaer_model(path, o);
-    std::lock_guard<std::mutex> lock(registry_mutex);
-    registry().insert(m);
-    *out = m;
+    *out = models().add(std::make_unique<clipcaer_model>(path, o));
     return CLIPCAER_OK;
   });
 }
 
-void clipcaer_model_free(clipcaer_model* model) {
-  if (!model) return;
-  {
-    std::lock_guard<std::mutex> lock(registry_mutex);
-    if (!registry().erase(model)) return;  // double free or foreign pointer: ignore
-  }
-  delete model;
-}
+void clipcaer_model_free(clipcaer_model* model) { models().free(model); }
 
 clipcaer_status clipcaer_model_num_classes(const clipcaer_model* model, size_t* out) {
   return with_model(model, [&](const clipcaer::Model& m) {
@@ -389,22 +403,12 @@ clipcaer_status clipcaer_face_detector_open(const clipcaer_face_detector_params*
     o.scale_factor = p.scale_factor;
     o.min_neighbors = p.min_neighbors;
     o.min_face = p.min_face;
-    auto* d = new clipcaer_face_detector(o);
-    std::lock_guard<std::mutex> lock(registry_mutex);
-    detector_registry().insert(d);
-    *out = d;
+    *out = detectors().add(std::make_unique<clipcaer_face_detector>(o));
     return CLIPCAER_OK;
   });
 }
 
-void clipcaer_face_detector_free(clipcaer_face_detector* detector) {
-  if (!detector) return;
-  {
-    std::lock_guard<std::mutex> lock(registry_mutex);
-    if (!detector_registry().erase(detector)) return;  // freed twice or foreign: ignore
-  }
-  delete detector;
-}
+void clipcaer_face_detector_free(clipcaer_face_detector* detector) { detectors().free(detector); }
 
 clipcaer_status clipcaer_face_detector_find(const clipcaer_face_detector* detector, const unsigned char* rgb,
                                             size_t width, size_t height, size_t stride, double box[4], int* found) {
