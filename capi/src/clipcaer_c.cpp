@@ -39,7 +39,7 @@ thread_local std::string last_error;
 template <class T>
 class Registry {
  public:
-  T* add(std::unique_ptr<T> p) {  // owned by the set's caller from here on (freed by free())
+  T* add(std::unique_ptr<T> p) {  // the caller hands the raw pointer out; free() deletes it
     std::lock_guard<std::mutex> lock(mutex_);
     live_.insert(p.get());
     return p.release();

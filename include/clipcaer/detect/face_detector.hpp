@@ -7,7 +7,6 @@
 // does for a frame without a box.
 #pragma once
 
-#include <array>
 #include <filesystem>
 #include <optional>
 #include <string>
