@@ -196,3 +196,44 @@ def test_classify_missing_and_broken_inputs(tmp_path):
     (broken / "0001.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
     r = run("classify", "--model", MODEL, broken)
     assert r.returncode == 1 and "0001.jpg" in r.stderr
+
+
+def test_detect_faces_in_classify_timeline_and_eval(dataset, tmp_path):
+    """--detect-faces / --face-cascade: the square test cascade finds the squares drawn in the frames."""
+    cascade = FIXTURES / "square_cascade.xml"
+    clip = tmp_path / "squares"
+    clip.mkdir()
+    rng = np.random.default_rng(3)
+    for f in range(6):
+        img = rng.integers(0, 40, (72, 96, 3), dtype=np.uint8)
+        if f != 2:
+            img[20:46, 10 + 5 * f:36 + 5 * f] = 230
+        PIL.fromarray(img).save(clip / f"{f:04d}.png")
+    r = run("classify", "--model", MODEL, clip, "--face-cascade", cascade, "--format", "json")
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)[0]
+    assert 0 < got["faces_detected"] == got["face_boxes_used"]
+    # The same logits as the Python API with the same detector (opencv-data's profile cascade after it).
+    d = clipcaer.FaceDetector(cascades=[str(cascade)])
+    m = clipcaer.Model(MODEL)
+    np.testing.assert_allclose(got["logits"], m.classify_folder(clip, face_detector=d).logits, rtol=1e-6)
+    plain = json.loads(run("classify", "--model", MODEL, clip, "--format", "json").stdout)[0]
+    assert plain["face_boxes_used"] == 0 and "faces_detected" not in plain
+    r = run("classify", "--model", MODEL, clip, "--face-cascade", cascade)
+    assert r.returncode == 0 and f"faces: {got['face_boxes_used']} of " in r.stdout
+    r = run("timeline", "--model", MODEL, clip, "--window-frames", "4", "--stride-frames", "2",
+            "--face-cascade", cascade, "--format", "json")
+    assert r.returncode == 0, r.stderr
+    assert sum(w["faces_detected"] for w in json.loads(r.stdout)[0]["windows"]) > 0
+    out = tmp_path / "report"
+    r = run("eval", "--model", MODEL, "--list", dataset / "list.txt", "--root", dataset, "--out", out,
+            "--face-cascade", cascade)
+    assert r.returncode == 0, r.stderr
+    assert all("faces_detected" in c for c in json.loads((out / "report.json").read_text())["clips"])
+    # Errors: a missing cascade file, a value given to the flag.
+    r = run("classify", "--model", MODEL, clip, "--face-cascade", tmp_path / "none.xml")
+    assert r.returncode == 1 and "none.xml" in r.stderr
+    r = run("classify", "--model", MODEL, clip, "--detect-faces=yes")
+    assert r.returncode == 2 and "takes no value" in r.stderr
+    assert "--detect-faces" in run("classify", "--help").stdout
+    assert "--face-cascade" in run("timeline", "--help").stdout
