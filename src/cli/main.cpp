@@ -7,6 +7,7 @@
 
 #include "args.hpp"
 #include "clipcaer/core/error.hpp"
+#include "clipcaer/detect/face_detector.hpp"
 #include "clipcaer/gpu/open_device.hpp"
 #include "clipcaer/io/image_decode.hpp"
 #include "clipcaer/io/video.hpp"
@@ -46,6 +47,12 @@ void print_decoders() {
     std::printf("Video decoder: %s\n", clipcaer::io::video_decoder().c_str());
   else
     std::printf("Video decoder: not in this build (configure with -DCLIPCAER_VIDEO=ON)\n");
+  // Where --detect-faces finds its default cascades (a data package, so say whether it is there).
+  try {
+    std::printf("Face cascades: %s\n", clipcaer::find_cascade("haarcascades/haarcascade_frontalface_alt2.xml").c_str());
+  } catch (const clipcaer::Error&) {
+    std::printf("Face cascades: not installed (apt-get install opencv-data, for --detect-faces)\n");
+  }
 }
 
 const char* const kUsage =

@@ -55,6 +55,9 @@ def test_help_version_and_usage_errors():
     assert sets["JPEG decoder"] == clipcaer.jpeg_decoder()
     assert sets["Video decoder"] == (clipcaer.video_decoder() or
                                      "not in this build (configure with -DCLIPCAER_VIDEO=ON)")
+    frontal = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml"
+    assert sets["Face cascades"] == (frontal if os.path.isfile(frontal) else
+                                     "not installed (apt-get install opencv-data, for --detect-faces)")
     # CLIPCAER_ISA picks another usable set; a bad one is named, not fatal here.
     forced = subprocess.run([str(CLI), "--version"], capture_output=True, text=True,
                             env=dict(os.environ, CLIPCAER_ISA="baseline")).stdout
