@@ -5,6 +5,8 @@
 // timelines with a detector (a found box is used exactly as a given one).
 #include <doctest/doctest.h>
 
+#include <clocale>
+#include <locale>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -108,6 +110,9 @@ TEST_CASE("cascade: the square cascade loads; every malformed part is named") {
   CHECK(contains(load_error(edited("0 -1 0 1.0e+00", "0 -1 0 1.0e+00 7")), "not a multiple of 4"));
   CHECK(contains(load_error(edited("0 -1 0 1.0e+00", "0 -1 9 1.0e+00")), "<internalNodes> holds 9"));
   CHECK(contains(load_error(edited("0 -1 0 1.0e+00", "0 -1 0 abc")), "not a number"));
+  CHECK(contains(load_error(edited("0 -1 0 1.0e+00", "0 -1 0 1.0e+00x")), "not a number"));
+  CHECK(contains(load_error(edited("0 -1 0 1.0e+00", "0 -1 0 1e999")), "not a number"));
+  CHECK(contains(load_error(edited("0 -1 0 1.0e+00", "0 -1 0 inf")), "not a number"));
   CHECK(contains(load_error(edited("-1.0e+00 1.0e+00</leafValues>", "-1.0e+00</leafValues>")),
                  "needs 2 leaves, not 1"));
   CHECK(contains(load_error(edited("1 0 1 2.0e-01 -1 -2 2", "1 0 1 2.0e-01 1 -2 2")), "points back"));
@@ -118,6 +123,33 @@ TEST_CASE("cascade: the square cascade loads; every malformed part is named") {
       load_error(edited("<leafValues>\n            -1.0e+00 1.0e+00</leafValues>", "<leaves>-1 1</leaves>"));
   CHECK(contains(where, "'bad.xml': line 22: "));
   CHECK(contains(where, "<_> has no <leafValues>"));
+}
+
+TEST_CASE("cascade: numbers are read in the C locale whatever the program's") {
+  // A C++ global locale with a decimal comma (no system locale needed), and
+  // the C one where a German locale is installed.
+  struct CommaPoint : std::numpunct<char> {
+    char do_decimal_point() const override { return ','; }
+  };
+  struct Restore {  // both locales back even when loading throws
+    std::locale cpp;
+    std::string c;
+    ~Restore() {
+      std::setlocale(LC_NUMERIC, c.c_str());
+      std::locale::global(cpp);
+    }
+  };
+  const char* old = std::setlocale(LC_NUMERIC, nullptr);
+  const Image frame = squares_frame(160, 120, {{40, 30, 40}}, 5);
+  std::vector<detect::Rect> found;
+  {
+    Restore restore{std::locale::global(std::locale(std::locale::classic(), new CommaPoint)), old ? old : "C"};
+    std::setlocale(LC_NUMERIC, "de_DE.UTF-8");
+    found = detect::Cascade::load(kSquareCascade).detect(detect::to_gray(frame.view()));
+  }
+  const auto again = detect::Cascade::load(kSquareCascade).detect(detect::to_gray(frame.view()));
+  CHECK(found == again);
+  CHECK(found.size() == 1);
 }
 
 TEST_CASE("bit-exact linear resize: copy, exact halves, edges, and a golden case") {

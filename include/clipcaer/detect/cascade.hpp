@@ -10,7 +10,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
+#include <locale>
+#include <sstream>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -98,17 +99,15 @@ class Cascade {
     if (!c) fail(parent, std::string("<") + parent.name + "> has no <" + name + ">");
     return *c;
   }
+  // The element's numbers, read in the C locale whatever the program's is
+  // (strtod under a German locale would read "0.5" as 0).
   std::vector<double> numbers(const XmlNode& n) const {
     std::vector<double> out;
-    const char* p = n.text.c_str();
-    for (;;) {
-      while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r') ++p;
-      if (!*p) break;
-      char* end = nullptr;
-      const double v = std::strtod(p, &end);
-      if (end == p || !std::isfinite(v)) fail(n, "<" + n.name + "> holds something that is not a number");
+    std::istringstream in(n.text);
+    in.imbue(std::locale::classic());
+    for (double v = 0; !(in >> std::ws).eof();) {
+      if (!(in >> v)) fail(n, "<" + n.name + "> holds something that is not a number");  // or out of range
       out.push_back(v);
-      p = end;
     }
     return out;
   }
@@ -299,8 +298,7 @@ inline void Cascade::parse(const XmlNode& doc) {
         node.feature = integer(in, v[2], 0, nfeatures - 1);
         if (features_ == Features::lbp) {
           for (int j = 0; j < subset_size_; ++j)
-            subsets_.push_back(static_cast<std::int32_t>(static_cast<std::uint32_t>(
-                static_cast<std::int64_t>(integer(in, v[3 + j], -2147483648.0, 4294967295.0)))));
+            subsets_.push_back(integer(in, v[3 + j], -2147483648.0, 2147483647.0));
         } else {
           node.threshold = static_cast<float>(v[3]);
         }
