@@ -131,7 +131,6 @@ class TimelinePass {
     pending_.clear();
     pending_frames_.clear();
     features_.clear();
-    face_source_.clear();
     next_ = 0;
     std::vector<std::size_t> wanted;
     wanted.reserve(last_use_.size());
@@ -148,14 +147,8 @@ class TimelinePass {
     auto& windows = timeline_.windows;
     while (next_ < windows.size() && windows[next_].frames.back() <= index) {
       classify_window(windows[next_]);
-      for (auto it = features_.begin(); it != features_.end();) {  // frames no later window needs
-        if (last_use_.at(it->first) > next_) {
-          ++it;
-          continue;
-        }
-        face_source_.erase(it->first);
-        it = features_.erase(it);
-      }
+      for (auto it = features_.begin(); it != features_.end();)  // frames no later window needs
+        it = last_use_.at(it->first) <= next_ ? features_.erase(it) : std::next(it);
       ++next_;
       progress(next_, windows.size());
     }
@@ -198,10 +191,10 @@ class TimelinePass {
     pending_frames_.clear();
     const Tensor encoded = model_.encode_images(images);
     for (std::size_t i = 0; i < n; ++i) {
-      auto& [face, context] = features_[pending_[i]];
-      face.assign(encoded.row(2 * i), encoded.row(2 * i) + E);
-      context.assign(encoded.row(2 * i + 1), encoded.row(2 * i + 1) + E);
-      face_source_[pending_[i]] = sources[i];
+      FrameFeatures& ff = features_[pending_[i]];
+      ff.face.assign(encoded.row(2 * i), encoded.row(2 * i) + E);
+      ff.context.assign(encoded.row(2 * i + 1), encoded.row(2 * i + 1) + E);
+      ff.source = sources[i];
     }
     timeline_.images_encoded += 2 * n;
     pending_.clear();
@@ -212,12 +205,11 @@ class TimelinePass {
     const std::size_t T = w.frames.size(), E = model_.embed_dim();
     Tensor faces({T, E}), contexts({T, E});
     for (std::size_t t = 0; t < T; ++t) {
-      const auto& [face, context] = features_.at(w.frames[t]);
-      std::copy(face.begin(), face.end(), faces.row(t));
-      std::copy(context.begin(), context.end(), contexts.row(t));
-      const FaceSource source = face_source_.at(w.frames[t]);
-      w.face_boxes_used += source != FaceSource::none;
-      w.faces_detected += source == FaceSource::detector;
+      const FrameFeatures& ff = features_.at(w.frames[t]);
+      std::copy(ff.face.begin(), ff.face.end(), faces.row(t));
+      std::copy(ff.context.begin(), ff.context.end(), contexts.row(t));
+      w.face_boxes_used += ff.source != FaceSource::none;
+      w.faces_detected += ff.source == FaceSource::detector;
     }
     w.prediction = options_.head ? model_.classify_encoded(faces, contexts, *options_.head)
                                  : model_.classify_encoded(faces, contexts);
@@ -233,9 +225,12 @@ class TimelinePass {
   ThreadPool pool_;                              // preprocesses pending frames
   std::vector<std::size_t> pending_;             // decoded, not yet encoded
   std::vector<Image> pending_frames_;            // their pixels
-  std::map<std::size_t, std::pair<std::vector<float>, std::vector<float>>> features_;  // frame -> face, context
   enum class FaceSource { none, file, detector };
-  std::map<std::size_t, FaceSource> face_source_;  // frame -> where its face box came from
+  struct FrameFeatures {
+    std::vector<float> face, context;  // the image tower's outputs
+    FaceSource source = FaceSource::none;  // where the face box came from
+  };
+  std::map<std::size_t, FrameFeatures> features_;  // chosen frame -> its features
   std::size_t next_ = 0;  // first window not yet classified
 };
 

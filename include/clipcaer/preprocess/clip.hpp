@@ -108,7 +108,7 @@ Clip build_clip(std::size_t num_frames, const std::vector<std::string>& names, F
     auto it = boxes.faces.find(names[f]);
     if (it != boxes.faces.end()) face_box[f] = &it->second;
   }
-  std::vector<std::optional<Box>> detected(unique.size());
+  clip.face_boxes.resize(num_segments);
 
   const std::size_t per_image = 3 * size * size;
   auto work = [&](std::size_t u) {
@@ -117,11 +117,14 @@ Clip build_clip(std::size_t num_frames, const std::vector<std::string>& names, F
     std::size_t first_seg = 0;
     while (clip.indices[first_seg] != f) ++first_seg;
     const std::string label = (names.empty() ? "frame " + std::to_string(f) : "frame '" + names[f] + "'") + where;
-    const Box* face = frame_face_box(source.view(), face_box[f], detector, detected[u], label);
+    std::optional<Box> found;
+    const Box* face = frame_face_box(source.view(), face_box[f], detector, found, label);
     frame_tensors(source.view(), face, body, size, clip.faces.data() + first_seg * per_image,
                   clip.frames.data() + first_seg * per_image, label);
-    for (std::size_t s = first_seg + 1; s < num_segments; ++s) {
+    for (std::size_t s = first_seg; s < num_segments; ++s) {  // each segment that chose this frame
       if (clip.indices[s] != f) continue;
+      if (face) clip.face_boxes[s] = *face;
+      if (s == first_seg) continue;
       std::memcpy(clip.faces.data() + s * per_image, clip.faces.data() + first_seg * per_image,
                   per_image * sizeof(float));
       std::memcpy(clip.frames.data() + s * per_image, clip.frames.data() + first_seg * per_image,
@@ -132,13 +135,9 @@ Clip build_clip(std::size_t num_frames, const std::vector<std::string>& names, F
     pool->parallel_for(unique.size(), work);
   else
     for (std::size_t u = 0; u < unique.size(); ++u) work(u);
-  clip.face_boxes.reserve(num_segments);
-  for (std::size_t f : clip.indices) {
-    const std::size_t u = static_cast<std::size_t>(std::lower_bound(unique.begin(), unique.end(), f) - unique.begin());
-    if (face_box[f]) clip.face_boxes.push_back(*face_box[f]);
-    else clip.face_boxes.push_back(detected[u]);
-    clip.face_boxes_used += clip.face_boxes.back() ? 1 : 0;
-    clip.faces_detected += !face_box[f] && detected[u] ? 1 : 0;
+  for (std::size_t s = 0; s < num_segments; ++s) {
+    clip.face_boxes_used += clip.face_boxes[s] ? 1 : 0;
+    clip.faces_detected += clip.face_boxes[s] && !face_box[clip.indices[s]] ? 1 : 0;
   }
   return clip;
 }
