@@ -4,7 +4,10 @@
 // on the CPU: the same scales, the same grey image pyramid (cv::resize
 // INTER_LINEAR_EXACT), the same integral images, float feature values, window
 // steps and rectangle grouping, so it returns OpenCV's rectangles (tested
-// against cv2 on real faces, candidates and grouped results alike).
+// against cv2 on real faces, candidates and grouped results alike). This file
+// decides which windows are tried; a Haar cascade's arithmetic over a row of
+// windows is a kernel (kernels/impl/haar_cascade.hpp: 8 windows at once with
+// AVX2); LBP cascades run here, one window at a time.
 #pragma once
 
 #include <algorithm>
@@ -19,6 +22,7 @@
 #include "clipcaer/core/error.hpp"
 #include "clipcaer/detect/gray_image.hpp"
 #include "clipcaer/detect/xml.hpp"
+#include "clipcaer/kernels/dispatch.hpp"
 
 namespace clipcaer::detect {
 
@@ -62,18 +66,15 @@ class Cascade {
   std::size_t num_stages() const noexcept { return stages_.size(); }
 
   // OpenCV's detectMultiScale on a grey picture; rectangles clipped to it.
-  std::vector<Rect> detect(const GrayImage& image, const DetectParams& p = {}) const;
+  std::vector<Rect> detect(const GrayImage& image, const DetectParams& p = {}) const {
+    return detect(image, p, kernels::best_table());
+  }
+  // The same with a given kernel table's Haar kernel (tests compare tables).
+  std::vector<Rect> detect(const GrayImage& image, const DetectParams& p, const kernels::KernelTable& table) const;
 
  private:
-  struct Stage {
-    int first_tree = 0, num_trees = 0;
-    float threshold = 0;
-  };
-  struct Node {
-    int feature = 0;
-    float threshold = 0;  // Haar only
-    int left = 0, right = 0;  // > 0: a node of the tree; <= 0: leaf -value
-  };
+  using Stage = kernels::HaarStage;
+  using Node = kernels::HaarNode;  // LBP nodes leave threshold 0
   struct HaarFeature {
     Rect rect[3];
     float weight[3] = {0, 0, 0};
@@ -132,42 +133,25 @@ class Cascade {
     int ofs[16];
     float weight[3];
   };
-  std::vector<Offsets> offsets_for(int stride) const;
-  bool window_passes(const std::uint32_t* win, const std::uint32_t* sq, const int* norm_ofs, float& norm) const;
-  int run_at(const std::uint32_t* win, const Offsets* feats, float norm) const;
+  std::vector<Offsets> lbp_offsets(int stride) const;
+  // A Haar corner (x, y) of a window as an offset from its top-left corner in
+  // integral images of row stride `stride`, stored as `step` column planes of
+  // `plane` elements each (step 2: even columns, then odd ones).
+  struct HaarLayout {
+    int stride = 0, step = 1;
+    std::size_t plane = 0;
+    int offset(int x, int y) const noexcept {
+      return static_cast<int>(static_cast<std::size_t>(x % step) * plane) + y * stride + x / step;
+    }
+  };
+  std::vector<kernels::HaarFeatureOffsets> haar_offsets(const HaarLayout& layout) const;
+  int run_lbp(const std::uint32_t* win, const Offsets* feats) const;
 };
 
 namespace detail {
 
 // cvRound of a float / double: nearest, ties to even (the SSE conversions OpenCV uses).
 inline int cv_round(double v) noexcept { return static_cast<int>(std::nearbyint(v)); }
-
-
-// The sum over a rectangle whose corners are at p[o[0..3]] (wrapping like OpenCV's ints).
-inline std::int32_t corner_sum(const std::uint32_t* p, const int* o) noexcept {
-  return static_cast<std::int32_t>(p[o[0]] - p[o[1]] - p[o[2]] + p[o[3]]);
-}
-
-inline void corner_offsets(const Rect& r, int stride, int* o) noexcept {
-  o[0] = r.y * stride + r.x;
-  o[1] = r.y * stride + r.x + r.width;
-  o[2] = (r.y + r.height) * stride + r.x;
-  o[3] = (r.y + r.height) * stride + r.x + r.width;
-}
-
-// a * b rounded to float on its own, never fused with the following add into
-// an FMA (which OpenCV's baseline x86-64 build cannot emit). A compiler can
-// only fuse when the target has FMA instructions: then a volatile store
-// forbids it; without them (x86-64's baseline, how clipcaer's generic code is
-// built) the plain product is kept, ~25 % faster in the detector's inner loop.
-inline float mul_f(float a, float b) noexcept {
-#if defined(__x86_64__) && !defined(__FMA__) && !defined(__FMA4__)
-  return a * b;
-#else
-  volatile float p = a * b;
-  return p;
-#endif
-}
 
 // cv::groupRectangles(rects, threshold, eps = 0.2) without weights.
 inline std::vector<Rect> group_rectangles(const std::vector<Rect>& rects, int threshold, double eps) {
@@ -211,8 +195,8 @@ inline std::vector<Rect> group_rectangles(const std::vector<Rect>& rects, int th
   for (int c = 0; c < nclasses; ++c) {
     Rect& r = sum[static_cast<std::size_t>(c)];
     const float s = 1.f / static_cast<float>(count[static_cast<std::size_t>(c)]);
-    r = {cv_round(mul_f(static_cast<float>(r.x), s)), cv_round(mul_f(static_cast<float>(r.y), s)),
-         cv_round(mul_f(static_cast<float>(r.width), s)), cv_round(mul_f(static_cast<float>(r.height), s))};
+    r = {cv_round(static_cast<float>(r.x) * s), cv_round(static_cast<float>(r.y) * s),
+         cv_round(static_cast<float>(r.width) * s), cv_round(static_cast<float>(r.height) * s)};
   }
   std::vector<Rect> out;
   for (int i = 0; i < nclasses; ++i) {
@@ -352,47 +336,33 @@ inline void Cascade::parse_features(const XmlNode& list) {
   }
 }
 
-inline std::vector<Cascade::Offsets> Cascade::offsets_for(int stride) const {
-  std::vector<Offsets> out;
-  if (features_ == Features::haar) {
-    out.resize(haar_.size());
-    for (std::size_t i = 0; i < haar_.size(); ++i) {
-      for (int r = 0; r < 3; ++r) {
-        detail::corner_offsets(haar_[i].rect[r], stride, out[i].ofs + 4 * r);
-        out[i].weight[r] = haar_[i].weight[r];
-      }
-    }
-  } else {
-    out.resize(lbp_.size());
-    for (std::size_t i = 0; i < lbp_.size(); ++i) {
-      const Rect& b = lbp_[i];
-      for (int j = 0; j < 4; ++j)
-        for (int k = 0; k < 4; ++k) out[i].ofs[4 * j + k] = (b.y + j * b.height) * stride + b.x + k * b.width;
-    }
+inline std::vector<Cascade::Offsets> Cascade::lbp_offsets(int stride) const {
+  std::vector<Offsets> out(lbp_.size());
+  for (std::size_t i = 0; i < lbp_.size(); ++i) {
+    const Rect& b = lbp_[i];
+    for (int j = 0; j < 4; ++j)
+      for (int k = 0; k < 4; ++k) out[i].ofs[4 * j + k] = (b.y + j * b.height) * stride + b.x + k * b.width;
   }
   return out;
 }
 
-// Haar: the window's variance normalisation (HaarEvaluator::setWindow);
-// false rejects the window (flat or nearly flat).
-inline bool Cascade::window_passes(const std::uint32_t* win, const std::uint32_t* sq, const int* norm_ofs,
-                                   float& norm) const {
-  if (features_ == Features::lbp) return true;
-  const std::int32_t valsum = detail::corner_sum(win, norm_ofs);
-  const auto valsqsum = static_cast<std::uint32_t>(detail::corner_sum(sq, norm_ofs));
-  const double area = static_cast<double>(win_w_ - 2) * (win_h_ - 2);
-  double nf = area * valsqsum - static_cast<double>(valsum) * valsum;
-  if (nf > 0.) {
-    nf = std::sqrt(nf);
-    norm = static_cast<float>(1. / nf);
-    return area * norm < 1e-1;
-  }
-  norm = 1.f;
-  return false;
+inline std::vector<kernels::HaarFeatureOffsets> Cascade::haar_offsets(const HaarLayout& l) const {
+  std::vector<kernels::HaarFeatureOffsets> out(haar_.size());
+  for (std::size_t i = 0; i < haar_.size(); ++i)
+    for (int r = 0; r < 3; ++r) {
+      const Rect& b = haar_[i].rect[r];
+      int* o = out[i].ofs + 4 * r;
+      o[0] = l.offset(b.x, b.y);
+      o[1] = l.offset(b.x + b.width, b.y);
+      o[2] = l.offset(b.x, b.y + b.height);
+      o[3] = l.offset(b.x + b.width, b.y + b.height);
+      out[i].weight[r] = haar_[i].weight[r];
+    }
+  return out;
 }
 
-// 1: accepted by every stage; -k: rejected by stage k (0 for the first).
-inline int Cascade::run_at(const std::uint32_t* win, const Offsets* feats, float norm) const {
+// An LBP window through every stage: 1 accepted, -k rejected by stage k (0 the first).
+inline int Cascade::run_lbp(const std::uint32_t* win, const Offsets* feats) const {
   std::size_t node_ofs = 0, leaf_ofs = 0;
   for (std::size_t si = 0; si < stages_.size(); ++si) {
     const Stage& stage = stages_[si];
@@ -402,27 +372,18 @@ inline int Cascade::run_at(const std::uint32_t* win, const Offsets* feats, float
       int idx = 0;
       do {
         const Node& node = nodes_[node_ofs + static_cast<std::size_t>(idx)];
-        const Offsets& f = feats[node.feature];
-        if (features_ == Features::haar) {
-          float v = detail::mul_f(f.weight[0], static_cast<float>(detail::corner_sum(win, f.ofs))) +
-                    detail::mul_f(f.weight[1], static_cast<float>(detail::corner_sum(win, f.ofs + 4)));
-          if (f.weight[2] != 0.0f) v += detail::mul_f(f.weight[2], static_cast<float>(detail::corner_sum(win, f.ofs + 8)));
-          const double value = detail::mul_f(v, norm);
-          idx = value < node.threshold ? node.left : node.right;
-        } else {
-          const int* o = f.ofs;  // a 4 x 4 grid of corners
-          auto block = [&](int i, int j) {
-            const int* c = o + 4 * j + i;
-            return static_cast<std::int32_t>(win[c[0]] - win[c[1]] - win[c[4]] + win[c[5]]);
-          };
-          const std::int32_t c = block(1, 1);
-          const int code = (block(0, 0) >= c ? 128 : 0) | (block(1, 0) >= c ? 64 : 0) | (block(2, 0) >= c ? 32 : 0) |
-                           (block(2, 1) >= c ? 16 : 0) | (block(2, 2) >= c ? 8 : 0) | (block(1, 2) >= c ? 4 : 0) |
-                           (block(0, 2) >= c ? 2 : 0) | (block(0, 1) >= c ? 1 : 0);
-          const std::int32_t* subset =
-              &subsets_[(node_ofs + static_cast<std::size_t>(idx)) * static_cast<std::size_t>(subset_size_)];
-          idx = (static_cast<std::uint32_t>(subset[code >> 5]) & (1u << (code & 31))) ? node.left : node.right;
-        }
+        const int* o = feats[node.feature].ofs;  // a 4 x 4 grid of corners
+        auto block = [&](int i, int j) {
+          const int* c = o + 4 * j + i;
+          return static_cast<std::int32_t>(win[c[0]] - win[c[1]] - win[c[4]] + win[c[5]]);
+        };
+        const std::int32_t c = block(1, 1);
+        const int code = (block(0, 0) >= c ? 128 : 0) | (block(1, 0) >= c ? 64 : 0) | (block(2, 0) >= c ? 32 : 0) |
+                         (block(2, 1) >= c ? 16 : 0) | (block(2, 2) >= c ? 8 : 0) | (block(1, 2) >= c ? 4 : 0) |
+                         (block(0, 2) >= c ? 2 : 0) | (block(0, 1) >= c ? 1 : 0);
+        const std::int32_t* subset =
+            &subsets_[(node_ofs + static_cast<std::size_t>(idx)) * static_cast<std::size_t>(subset_size_)];
+        idx = (static_cast<std::uint32_t>(subset[code >> 5]) & (1u << (code & 31))) ? node.left : node.right;
       } while (idx > 0);
       total += leaves_[leaf_ofs + static_cast<std::size_t>(-idx)];
       node_ofs += static_cast<std::size_t>(count);
@@ -433,7 +394,8 @@ inline int Cascade::run_at(const std::uint32_t* win, const Offsets* feats, float
   return 1;
 }
 
-inline std::vector<Rect> Cascade::detect(const GrayImage& image, const DetectParams& p) const {
+inline std::vector<Rect> Cascade::detect(const GrayImage& image, const DetectParams& p,
+                                        const kernels::KernelTable& table) const {
   require(p.scale_factor > 1.0 && std::isfinite(p.scale_factor), ErrorCode::invalid_argument,
           "cascade detection: scale factor ", p.scale_factor, " must be a number above 1");
   require(p.min_neighbors >= 0, ErrorCode::invalid_argument, "cascade detection: min_neighbors ", p.min_neighbors,
@@ -454,47 +416,89 @@ inline std::vector<Rect> Cascade::detect(const GrayImage& image, const DetectPar
   }
 
   std::vector<Rect> found;
-  if (!scales.empty()) {
-    std::vector<std::uint32_t> sum, sq;
-    for (const float sc : scales) {
-      const int sw = detail::cv_round(static_cast<float>(W) / sc), sh = detail::cv_round(static_cast<float>(H) / sc);
-      if (sw <= 0 || sh <= 0) continue;
-      const GrayImage scaled = resize_linear_exact(image, sw, sh);
-      // Integral images of size (sw + 1) x (sh + 1), wrapping like OpenCV's 32-bit ones.
-      const int stride = sw + 1;
-      sum.assign(static_cast<std::size_t>(stride) * static_cast<std::size_t>(sh + 1), 0);
-      sq.assign(sum.size(), 0);
-      for (int y = 0; y < sh; ++y) {
-        const std::uint8_t* r = scaled.row(y);
-        std::uint32_t s = 0, q = 0;
-        const std::size_t above = static_cast<std::size_t>(y) * stride, here = above + stride;
-        for (int x = 0; x < sw; ++x) {
-          const std::uint32_t v = r[x];
-          s += v;
-          q += v * v;
-          sum[here + x + 1] = sum[above + x + 1] + s;
-          sq[here + x + 1] = sq[above + x + 1] + q;
-        }
+  std::vector<std::uint32_t> sum, sq, split_sum, split_sq;
+  std::vector<int> accepted;
+  for (const float sc : scales) {
+    const int sw = detail::cv_round(static_cast<float>(W) / sc), sh = detail::cv_round(static_cast<float>(H) / sc);
+    if (sw <= 0 || sh <= 0) continue;
+    const GrayImage scaled = resize_linear_exact(image, sw, sh);
+    // Integral images of size (sw + 1) x (sh + 1), wrapping like OpenCV's
+    // 32-bit ones, padded for the kernel's blocks of windows.
+    const int stride = sw + 1;
+    const std::size_t size = static_cast<std::size_t>(stride) * static_cast<std::size_t>(sh + 1);
+    sum.assign(size + kernels::kHaarRowPadding, 0);
+    sq.assign(sum.size(), 0);
+    for (int y = 0; y < sh; ++y) {
+      const std::uint8_t* r = scaled.row(y);
+      std::uint32_t s = 0, q = 0;
+      const std::size_t above = static_cast<std::size_t>(y) * stride, here = above + stride;
+      for (int x = 0; x < sw; ++x) {
+        const std::uint32_t v = r[x];
+        s += v;
+        q += v * v;
+        sum[here + x + 1] = sum[above + x + 1] + s;
+        sq[here + x + 1] = sq[above + x + 1] + q;
       }
-      const int work_w = std::max(stride - win_w_, 0), work_h = std::max(sh + 1 - win_h_, 0);
-      const int step = sc >= 2 ? 1 : 2;
-      const std::vector<Offsets> feats = offsets_for(stride);
-      int norm_ofs[4];
-      detail::corner_offsets({1, 1, win_w_ - 2, win_h_ - 2}, stride, norm_ofs);
-      const int win_w = detail::cv_round(static_cast<float>(win_w_) * sc);
-      const int win_h = detail::cv_round(static_cast<float>(win_h_) * sc);
+    }
+    const int work_w = std::max(stride - win_w_, 0), work_h = std::max(sh + 1 - win_h_, 0);
+    const int step = sc >= 2 ? 1 : 2;  // OpenCV's window step: every window, or every other row and column
+    const int win_w = detail::cv_round(static_cast<float>(win_w_) * sc);
+    const int win_h = detail::cv_round(static_cast<float>(win_h_) * sc);
+    auto found_at = [&](int x, int y) {
+      found.push_back(
+          {detail::cv_round(static_cast<float>(x) * sc), detail::cv_round(static_cast<float>(y) * sc), win_w, win_h});
+    };
+    if (features_ == Features::lbp) {
+      const std::vector<Offsets> feats = lbp_offsets(stride);
       for (int y = 0; y < work_h; y += step)
         for (int x = 0; x < work_w; x += step) {
-          float norm = 1.f;
-          const std::size_t at = static_cast<std::size_t>(y) * stride + x;
-          const int result = window_passes(sum.data() + at, sq.data() + at, norm_ofs, norm)
-                                 ? run_at(sum.data() + at, feats.data(), norm)
-                                 : -1;
-          if (result > 0)
-            found.push_back({detail::cv_round(static_cast<float>(x) * sc), detail::cv_round(static_cast<float>(y) * sc),
-                             win_w, win_h});
-          if (result == 0) x += step;  // rejected at the first stage: skip the next window too
+          const int result = run_lbp(sum.data() + static_cast<std::size_t>(y) * stride + x, feats.data());
+          if (result > 0) found_at(x, y);
+          if (result == 0) x += step;  // rejected by the first stage: skip the next window too
         }
+      continue;
+    }
+    // Haar: the kernel runs a row of windows; neighbouring windows must be
+    // neighbouring elements, so at a step of 2 the columns go to two planes.
+    HaarLayout layout{stride, 1, size};
+    const std::uint32_t* sum_at = sum.data();
+    const std::uint32_t* sq_at = sq.data();
+    if (step == 2) {
+      layout.stride = (stride + 1) / 2;
+      layout.step = 2;
+      layout.plane = static_cast<std::size_t>(layout.stride) * static_cast<std::size_t>(sh + 1);
+      split_sum.assign(2 * layout.plane + kernels::kHaarRowPadding, 0);
+      split_sq.assign(split_sum.size(), 0);
+      for (int y = 0; y <= sh; ++y)
+        for (int x = 0; x < stride; ++x) {
+          const std::size_t from = static_cast<std::size_t>(y) * stride + x;
+          const std::size_t to = static_cast<std::size_t>(layout.offset(x, y));
+          split_sum[to] = sum[from];
+          split_sq[to] = sq[from];
+        }
+      sum_at = split_sum.data();
+      sq_at = split_sq.data();
+    }
+    const std::vector<kernels::HaarFeatureOffsets> feats = haar_offsets(layout);
+    kernels::HaarRowArgs args;
+    args.stages = stages_.data();
+    args.num_stages = stages_.size();
+    args.tree_sizes = tree_sizes_.data();
+    args.nodes = nodes_.data();
+    args.leaves = leaves_.data();
+    args.features = feats.data();
+    args.norm_ofs[0] = layout.offset(1, 1);
+    args.norm_ofs[1] = layout.offset(win_w_ - 1, 1);
+    args.norm_ofs[2] = layout.offset(1, win_h_ - 1);
+    args.norm_ofs[3] = layout.offset(win_w_ - 1, win_h_ - 1);
+    args.norm_area = static_cast<double>(win_w_ - 2) * (win_h_ - 2);
+    args.windows = (work_w + step - 1) / step;
+    accepted.resize(static_cast<std::size_t>(args.windows));
+    for (int y = 0; y < work_h; y += step) {
+      args.sum = sum_at + static_cast<std::size_t>(y) * static_cast<std::size_t>(layout.stride);
+      args.sq = sq_at + static_cast<std::size_t>(y) * static_cast<std::size_t>(layout.stride);
+      const int n = table.haar_row(args, accepted.data());
+      for (int k = 0; k < n; ++k) found_at(accepted[static_cast<std::size_t>(k)] * step, y);
     }
   }
   std::vector<Rect> grouped = detail::group_rectangles(found, p.min_neighbors, 0.2);

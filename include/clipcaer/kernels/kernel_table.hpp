@@ -81,6 +81,40 @@ struct AttentionArgs {
   bool bf16 = false;
 };
 
+// A Haar cascade (detect/cascade.hpp) over one row of detection windows of
+// one pyramid scale. The caller lays the integral images out so that window
+// i's top-left corner is sum[i] / sq[i] (at a step of 2, the even and odd
+// columns in two planes), and gives every feature's corners as offsets from
+// there. Both arrays must be readable kHaarRowPadding elements past the
+// highest corner of the last window: kernels evaluate windows in blocks.
+struct HaarStage {
+  int first_tree = 0, num_trees = 0;
+  float threshold = 0;  // already less OpenCV's THRESHOLD_EPS
+};
+struct HaarNode {
+  int feature = 0;
+  float threshold = 0;
+  int left = 0, right = 0;  // > 0: a later node of the same tree; <= 0: leaf -value
+};
+struct HaarFeatureOffsets {
+  int ofs[12];  // up to 3 rectangles x 4 corners
+  float weight[3];  // weight[2] == 0: two rectangles
+};
+constexpr std::size_t kHaarRowPadding = 16;
+struct HaarRowArgs {
+  const HaarStage* stages = nullptr;
+  std::size_t num_stages = 0;
+  const int* tree_sizes = nullptr;  // nodes per tree, all stages' trees in order
+  const HaarNode* nodes = nullptr;  // every tree's nodes, in order
+  const float* leaves = nullptr;    // every tree's leaves (nodes + 1 each), in order
+  const HaarFeatureOffsets* features = nullptr;
+  const std::uint32_t* sum = nullptr;  // integral image at window 0's corner (32-bit, wrapping)
+  const std::uint32_t* sq = nullptr;   // integral of squares, same layout
+  int norm_ofs[4] = {0, 0, 0, 0};      // the variance rectangle's corners (OpenCV's window less a 1-pixel border)
+  double norm_area = 0;
+  int windows = 0;
+};
+
 struct KernelTable {
   const char* name;  // "avx512", "avx2", "sse2", ... as in CLIPCAER_ISA
 
@@ -114,6 +148,13 @@ struct KernelTable {
   bool (*all_finite)(const float* x, std::size_t n);
   // min and max over x (input validation); n > 0
   void (*min_max)(const float* x, std::size_t n, float* lo, float* hi);
+
+  // --- cascade detection ---------------------------------------------------------
+  // OpenCV's Haar evaluation of args.windows windows in order, a window
+  // rejected by the first stage skipping the next (as OpenCV's scan does):
+  // writes the indices of the windows every stage accepts to `accepted`
+  // (room for args.windows), returns how many. Same answers on every table.
+  int (*haar_row)(const HaarRowArgs& args, int* accepted);
 };
 
 }  // namespace clipcaer::kernels

@@ -8,6 +8,7 @@
 #include "clipcaer/kernels/impl/gemm_f32.hpp"
 #include "clipcaer/kernels/impl/gemm_i8_tile.hpp"
 #include "clipcaer/kernels/impl/gemm_lowp.hpp"
+#include "clipcaer/kernels/impl/haar_cascade.hpp"
 #include "clipcaer/kernels/impl/namespace.hpp"
 #include "clipcaer/kernels/kernel_table.hpp"
 
@@ -84,6 +85,7 @@ KernelTable make_table(const char* name) {
   t.dot = &E::dot;
   t.all_finite = &E::all_finite;
   t.min_max = &E::min_max;
+  t.haar_row = &HaarCascade<Arch>::row;
   return t;
 }
 
