@@ -240,6 +240,10 @@ TEST_CASE("cascade detection: finds the squares where they are, at their size") 
   detect::GrayImage broken = g;
   broken.pixels.pop_back();
   CHECK(contains(message_of([&] { c.detect(broken); }), "does not match its pixels"));
+  detect::GrayImage huge;  // checked before its pixels are looked at
+  huge.width = 40000;
+  huge.height = 30000;
+  CHECK(contains(message_of([&] { c.detect(huge); }), "40000x30000 picture is too large"));
 }
 
 TEST_CASE("FaceDetector: the largest find as a box; options and missing files named") {

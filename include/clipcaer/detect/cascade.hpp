@@ -402,6 +402,10 @@ inline std::vector<Rect> Cascade::detect(const GrayImage& image, const DetectPar
           " is negative");
   require(p.min_width >= 0 && p.min_height >= 0 && p.max_width >= 0 && p.max_height >= 0,
           ErrorCode::invalid_argument, "cascade detection: a negative minimum or maximum size");
+  // Window offsets into the integral images are ints, as in OpenCV.
+  require((static_cast<double>(image.width) + 1) * (static_cast<double>(image.height) + 1) < 1e9,
+          ErrorCode::invalid_argument, "cascade detection: a ", image.width, "x", image.height,
+          " picture is too large (at most about 1e9 pixels)");
   require(image.width >= 0 && image.height >= 0 &&
               image.pixels.size() == static_cast<std::size_t>(image.width) * static_cast<std::size_t>(image.height),
           ErrorCode::invalid_argument, "cascade detection: the grey image's size does not match its pixels");
