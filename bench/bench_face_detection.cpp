@@ -16,18 +16,11 @@
 #include "clipcaer/detect/face_detector.hpp"
 #include "clipcaer/io/image_decode.hpp"
 #include "clipcaer/kernels/dispatch.hpp"
+#include "../tests/cpp/test_pictures.hpp"
 
 using namespace clipcaer;
 
 namespace {
-
-std::filesystem::path test_pictures() {
-  if (const char* p = std::getenv("CLIPCAER_TEST_PICTURES"); p && *p) return p;
-  const char* cache = std::getenv("XDG_CACHE_HOME");
-  const char* home = std::getenv("HOME");
-  return (cache && *cache ? std::filesystem::path(cache) : std::filesystem::path(home ? home : ".") / ".cache") /
-         "clipcaer" / "test-pictures";
-}
 
 // The picture on a mid-grey frame, nearest-neighbour scaled to the frame's height.
 detect::GrayImage frame_with(const detect::GrayImage& pic, int width, int height) {
@@ -55,7 +48,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   static const detect::Cascade cascade = detect::Cascade::load(cascade_path);
-  const std::filesystem::path dir = test_pictures();
+  const std::filesystem::path dir = test::test_pictures_dir();
   int registered = 0;
   for (const char* name : {"astronaut.png", "coffee.png"}) {
     if (!std::filesystem::exists(dir / name)) {

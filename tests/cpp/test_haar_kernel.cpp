@@ -18,6 +18,7 @@
 #include "clipcaer/detect/face_detector.hpp"
 #include "clipcaer/io/image_decode.hpp"
 #include "clipcaer/kernels/dispatch.hpp"
+#include "test_pictures.hpp"
 
 using namespace clipcaer;
 
@@ -187,14 +188,6 @@ struct RandomCascade {
   }
 };
 
-std::filesystem::path test_pictures() {
-  if (const char* p = std::getenv("CLIPCAER_TEST_PICTURES"); p && *p) return p;
-  const char* cache = std::getenv("XDG_CACHE_HOME");
-  const char* home = std::getenv("HOME");
-  return (cache && *cache ? std::filesystem::path(cache) : std::filesystem::path(home ? home : ".") / ".cache") /
-         "clipcaer" / "test-pictures";
-}
-
 }  // namespace
 
 TEST_CASE("haar_row: random cascades, every table against the window-by-window reference") {
@@ -227,7 +220,7 @@ TEST_CASE("haar_row: random cascades, every table against the window-by-window r
 }
 
 TEST_CASE("Cascade::detect: OpenCV's face cascades find the same windows on every table") {
-  const std::filesystem::path pictures = test_pictures();
+  const std::filesystem::path pictures = test::test_pictures_dir();
   const bool have = std::filesystem::exists(pictures / "astronaut.png") && std::filesystem::exists(pictures / "coffee.png");
   if (!have) {
     // CI must have them (install-deps.sh --test fetches them).
